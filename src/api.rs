@@ -1,0 +1,70 @@
+//! Server functions, grouped by feature. Each is a public HTTP endpoint under /api and
+//! authenticates inside itself; none takes the caller's identity as an argument.
+
+pub mod auth;
+pub mod profile;
+
+#[cfg(feature = "ssr")]
+mod support {
+    //! What every server function needs from the request: state, identity, cookies.
+
+    use axum::{extract::FromRequestParts, http::header::SET_COOKIE, http::request::Parts};
+    use leptos::prelude::use_context;
+    use leptos_axum::ResponseOptions;
+
+    use crate::{
+        error::AppError,
+        server::{
+            auth::{MaybeAuthUser, SessionState, cookies::header_value, session::issued_cookies},
+            services::sessions::Issued,
+            state::AppState,
+        },
+    };
+
+    pub fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>().ok_or_else(|| {
+            tracing::error!("AppState missing from the server-function context");
+            AppError::Internal
+        })
+    }
+
+    fn parts() -> Result<Parts, AppError> {
+        use_context::<Parts>().ok_or_else(|| {
+            tracing::error!("request parts missing from the server-function context");
+            AppError::Internal
+        })
+    }
+
+    /// What the session middleware resolved for this request.
+    pub fn session() -> Result<SessionState, AppError> {
+        parts()?.extensions.get::<SessionState>().cloned().ok_or_else(|| {
+            tracing::error!("session middleware did not run for a server function");
+            AppError::Internal
+        })
+    }
+
+    /// The signed-in user, through the same extractor the REST handlers use.
+    pub async fn identity() -> Result<Option<crate::server::auth::Identity>, AppError> {
+        let MaybeAuthUser(identity) = MaybeAuthUser::from_request_parts(&mut parts()?, &()).await?;
+        Ok(identity)
+    }
+
+    /// The refresh cookie the browser sent, if any.
+    pub fn refresh_cookie(state: &AppState) -> Result<Option<String>, AppError> {
+        Ok(state.cookies.read(&parts()?.headers).1)
+    }
+
+    pub fn set_cookies<'a>(cookies: impl IntoIterator<Item = &'a axum_extra::extract::cookie::Cookie<'static>>) {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            for cookie in cookies {
+                if let Some(value) = header_value(cookie) {
+                    response.append_header(SET_COOKIE, value);
+                }
+            }
+        }
+    }
+
+    pub fn set_issued(state: &AppState, issued: &Issued) {
+        set_cookies(&issued_cookies(state, issued));
+    }
+}

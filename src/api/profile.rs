@@ -1,0 +1,35 @@
+//! Editing the profile and changing the password.
+
+use leptos::prelude::*;
+
+use crate::{domain::UserView, error::AppError};
+
+/// Saves username, email and names, with the sign-up form's validation.
+#[server(endpoint = "profile")]
+pub async fn update_profile(
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+) -> Result<UserView, AppError> {
+    use super::support::{identity, state};
+    use crate::server::services::accounts;
+
+    let state = state()?;
+    let identity = identity().await?.ok_or(AppError::Unauthorized)?;
+    let input = accounts::ProfileInput { username, email, first_name, last_name };
+    accounts::update_profile(&state, &identity.user, &input).await
+}
+
+/// Changes the password after checking the current one; the user's other sessions end.
+#[server(endpoint = "password")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    use super::support::{identity, state};
+    use crate::server::services::accounts;
+
+    let state = state()?;
+    let identity = identity().await?.ok_or(AppError::Unauthorized)?;
+    accounts::change_password(&state, &identity.user, &identity.session_id, &current_password, &new_password)
+        .await
+        .map(drop)
+}

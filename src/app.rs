@@ -1,0 +1,56 @@
+//! The HTML shell, the root component and the route table.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::{
+    components::{Nav, SessionProvider},
+    pages::{Home, Login, NotFound, Profile, Signup},
+};
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
+        <Title formatter=|page: String| format!("{page} · latchkey")/>
+        <Router>
+            <SessionProvider>
+                <a class="skip-link" href="#main">"Skip to content"</a>
+                <Nav/>
+                <main id="main">
+                    <Routes fallback=NotFound>
+                        <Route path=path!("/") view=Home/>
+                        <Route path=path!("/signup") view=Signup/>
+                        <Route path=path!("/login") view=Login/>
+                        <Route path=path!("/profile") view=Profile/>
+                    </Routes>
+                </main>
+            </SessionProvider>
+        </Router>
+    }
+}

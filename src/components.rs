@@ -1,0 +1,9 @@
+//! Reusable widgets.
+
+mod field;
+mod nav;
+mod session;
+
+pub use field::{Field, FormAlert, field_message, kept_value};
+pub use nav::Nav;
+pub use session::{Session, SessionProvider, redirect_when_signed_out, use_session};

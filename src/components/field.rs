@@ -1,0 +1,83 @@
+//! A labelled input with its error, and the form-level alert.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The action value of a form's server function.
+type ActionValue<T> = Signal<Option<Result<T, AppError>>>;
+
+/// The first message for `field` in the last failed submission, if any.
+pub fn field_message<T: Send + Sync + 'static>(value: ActionValue<T>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        value.with(|v| match v {
+            Some(Err(e)) => e.fields().and_then(|f| f.first(field)).map(str::to_string),
+            _ => None,
+        })
+    })
+}
+
+/// What was typed into `field` before a failed submission (for re-rendering without JS).
+pub fn kept_value<T: Send + Sync + 'static>(value: ActionValue<T>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        value.with(|v| match v {
+            Some(Err(e)) => e.fields().and_then(|f| f.values.get(field).cloned()),
+            _ => None,
+        })
+    })
+}
+
+/// A visible label, the input, and its error, tied together for screen readers.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(into, optional)] value: MaybeProp<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described_by = if hint.is_some() { format!("{hint_id} {error_id}") } else { error_id.clone() };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=input_type
+                autocomplete=autocomplete
+                value=move || value.get()
+                aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }
+                aria-describedby=described_by
+            />
+            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
+            <p class="error" id=error_id aria-live="polite">
+                {move || error.get()}
+            </p>
+        </div>
+    }
+}
+
+/// The form's overall outcome: an error announced at once, or a success note.
+#[component]
+pub fn FormAlert<T: Send + Sync + 'static>(
+    value: ActionValue<T>,
+    #[prop(optional)] success: Option<&'static str>,
+) -> impl IntoView {
+    let message = move || {
+        value.with(|v| match v {
+            Some(Err(e)) => Some(("alert error", e.to_string())),
+            Some(Ok(_)) => success.map(|s| ("alert success", s.to_string())),
+            None => None,
+        })
+    };
+    view! {
+        <div role="alert" aria-live="assertive">
+            {move || message().map(|(class, text)| view! { <p class=class>{text}</p> })}
+        </div>
+    }
+}

@@ -1,0 +1,39 @@
+//! The site header: who is signed in, and the way in or out.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::session::use_session;
+use crate::api::auth::Logout;
+
+#[component]
+pub fn Nav() -> impl IntoView {
+    let session = use_session();
+    let logout = ServerAction::<Logout>::new();
+    let signed_in = move || session.user.get().and_then(Result::ok).flatten();
+    view! {
+        <header class="site-header">
+            <nav aria-label="Main">
+                <A href="/" attr:class="brand">"latchkey"</A>
+                <Transition fallback=|| ()>
+                    {move || match signed_in() {
+                        Some(current) => view! {
+                            <A href="/profile">{current.user.username}</A>
+                            <ActionForm action=logout attr:class="inline">
+                                <button type="submit" class="link" disabled=move || logout.pending().get()>
+                                    "Log out"
+                                </button>
+                            </ActionForm>
+                        }
+                        .into_any(),
+                        None => view! {
+                            <A href="/login">"Log in"</A>
+                            <A href="/signup">"Sign up"</A>
+                        }
+                        .into_any(),
+                    }}
+                </Transition>
+            </nav>
+        </header>
+    }
+}

@@ -1,0 +1,61 @@
+//! What the browser is told about a user: never a hash, never a token.
+
+use serde::{Deserialize, Serialize};
+
+/// A user as shown on the profile page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Unix seconds.
+    pub date_joined: i64,
+    /// Unix seconds.
+    pub last_login: Option<i64>,
+}
+
+/// The signed-in user plus how long their access token has left, so the client can refresh
+/// shortly before it runs out (the token itself stays in an HttpOnly cookie). A duration rather
+/// than a time, so the browser's clock does not matter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub user: UserView,
+    /// Seconds until the access token expires, as of the answer.
+    pub access_expires_in: i64,
+}
+
+/// Formats unix seconds as `YYYY-MM-DD HH:MM UTC`, identically on server and client so the
+/// hydrated page matches the server's HTML.
+pub fn format_timestamp(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_timestamp;
+
+    #[test]
+    fn timestamps_format_as_utc_dates() {
+        assert_eq!(format_timestamp(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_timestamp(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(format_timestamp(1_795_350_637), "2026-11-22 12:30 UTC");
+    }
+}

@@ -1,0 +1,154 @@
+//! The one error type both sides share. Its server half maps storage errors and turns
+//! errors into HTTP responses; internal detail is logged, never sent.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+/// A problem with one form field, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError(String);
+
+impl FieldError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Messages per field (the shape Django REST Framework uses: field -> list of messages), plus
+/// the non-secret values the person typed, so a form re-rendered without JavaScript keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldErrors {
+    pub errors: BTreeMap<String, Vec<String>>,
+    pub values: BTreeMap<String, String>,
+}
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, error: FieldError) {
+        self.errors.entry(field.to_string()).or_default().push(error.0);
+    }
+
+    /// Records what was typed into a field that is safe to echo (never a password).
+    pub fn keep(&mut self, field: &str, value: &str) {
+        self.values.insert(field.to_string(), value.to_string());
+    }
+
+    /// Parses one field, recording its error; `None` when it failed.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, FieldError>) -> Option<T> {
+        parsed.map_err(|e| self.add(field, e)).ok()
+    }
+
+    pub fn first(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).and_then(|m| m.first()).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// `Ok(())` when no field failed, else the validation error carrying them all.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`] with every recorded message.
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.is_empty() { Ok(()) } else { Err(AppError::Validation(self)) }
+    }
+}
+
+/// Everything that can go wrong, as the person or client should see it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    /// 400: one or more fields are invalid.
+    #[error("Please correct the highlighted fields.")]
+    Validation(FieldErrors),
+    /// 401: the one answer for unknown user, wrong password and inactive account.
+    #[error("Invalid email/username or password.")]
+    InvalidCredentials,
+    /// 401: no session, or the session has ended (refresh token expired or revoked).
+    #[error("Please log in to continue.")]
+    Unauthorized,
+    /// 403: the request came from a page on another site.
+    #[error("This request was refused because it did not come from this site.")]
+    Forbidden,
+    /// 500: something failed on our side; the detail is in the server log only.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The request could not reach the server or its answer could not be read (client side).
+    #[error("Could not reach the server. Check your connection and try again.")]
+    Network,
+}
+
+impl AppError {
+    /// The HTTP status that goes with each variant.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Validation(_) => 400,
+            Self::InvalidCredentials | Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::Internal => 500,
+            Self::Network => 502,
+        }
+    }
+
+    /// The field messages, when this is a validation error.
+    pub fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            Self::Validation(fields) => Some(fields),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // Malformed arguments are the client's fault, but their text may hold what was
+            // typed: answer with a generic field error rather than echoing it.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                let mut fields = FieldErrors::default();
+                fields.add("form", FieldError::new("The form was incomplete. Please try again."));
+                Self::Validation(fields)
+            }
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Deserialization(_) => Self::Network,
+            _ => Self::Internal,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+
+    impl From<sqlx::Error> for AppError {
+        fn from(error: sqlx::Error) -> Self {
+            tracing::error!(error = %error, "database error");
+            Self::Internal
+        }
+    }
+
+    impl From<tokio::task::JoinError> for AppError {
+        fn from(error: tokio::task::JoinError) -> Self {
+            tracing::error!(error = %error, "blocking task failed");
+            Self::Internal
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(serde_json::json!({ "detail": self.to_string() }))).into_response()
+    }
+}

@@ -1,0 +1,65 @@
+//! The server binary: load settings, start logging, build and run the app. Thin on purpose.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use latchkey::server::{config::Settings, startup::Application, telemetry};
+    use std::process::ExitCode;
+
+    if let Err(e) = dotenvy::dotenv() {
+        if !e.not_found() {
+            eprintln!("configuration error: .env: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    telemetry::init();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("startup error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    tracing::info!("listening on http://{}", app.address());
+    match app.run_until_stopped(shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("server error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+#[cfg(feature = "ssr")]
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The browser build has no binary: its entry point is `latchkey::hydrate`.
+}

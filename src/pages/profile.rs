@@ -1,0 +1,117 @@
+//! The profile: details, the edit form, the password form.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::{
+    api::profile::{ChangePassword, UpdateProfile},
+    components::{Field, FormAlert, field_message, kept_value, redirect_when_signed_out, use_session},
+    domain::{UserView, format_timestamp},
+};
+
+#[component]
+pub fn Profile() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <Title text="Your profile"/>
+        <Suspense fallback=|| view! { <p aria-busy="true">"Loading your profile…"</p> }>
+            {move || Suspend::new(async move {
+                match session.user.await {
+                    Ok(Some(current)) => view! { <ProfileForms user=current.user/> }.into_any(),
+                    Ok(None) => view! {
+                        <h1>"Your profile"</h1>
+                        <p>"You are signed out. " <A href="/login?next=%2Fprofile">"Log in"</A></p>
+                    }
+                    .into_any(),
+                    Err(e) => view! { <p role="alert" class="alert error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ProfileForms(user: UserView) -> impl IntoView {
+    let update = ServerAction::<UpdateProfile>::new();
+    let updated: Signal<_> = update.value().into();
+    redirect_when_signed_out(updated);
+    let saved = user.clone();
+    // The details follow the last successful save.
+    let shown = Signal::derive(move || match updated.get() {
+        Some(Ok(view)) => view,
+        _ => saved.clone(),
+    });
+    // After a failed save without JavaScript, the form shows what was typed.
+    let typed = move |field: &'static str, current: fn(&UserView) -> String| {
+        let kept = kept_value(updated, field);
+        Signal::derive(move || kept.get().unwrap_or_else(|| shown.with(current)))
+    };
+    let pending = update.pending();
+    view! {
+        <h1>"Your profile"</h1>
+        <section aria-labelledby="details-heading" class="card">
+            <h2 id="details-heading">"Details"</h2>
+            <dl class="details">
+                <dt>"Username"</dt><dd data-testid="username">{move || shown.get().username}</dd>
+                <dt>"Email"</dt><dd data-testid="email">{move || shown.get().email}</dd>
+                <dt>"First name"</dt><dd>{move || shown.get().first_name}</dd>
+                <dt>"Last name"</dt><dd>{move || shown.get().last_name}</dd>
+                <dt>"Date joined"</dt><dd>{format_timestamp(user.date_joined)}</dd>
+                <dt>"Last login"</dt>
+                <dd>{user.last_login.map_or_else(|| "Never".to_string(), format_timestamp)}</dd>
+            </dl>
+        </section>
+        <section aria-labelledby="edit-heading">
+            <h2 id="edit-heading">"Edit profile"</h2>
+            <ActionForm action=update attr:class="card" attr:novalidate=true>
+                <FormAlert value=updated success="Profile saved."/>
+                <Field label="Username" name="username" autocomplete="username"
+                    value=typed("username", |u| u.username.clone()) error=field_message(updated, "username")/>
+                <Field label="Email" name="email" input_type="email" autocomplete="email"
+                    value=typed("email", |u| u.email.clone()) error=field_message(updated, "email")/>
+                <Field label="First name" name="first_name" autocomplete="given-name"
+                    value=typed("first_name", |u| u.first_name.clone()) error=field_message(updated, "first_name")/>
+                <Field label="Last name" name="last_name" autocomplete="family-name"
+                    value=typed("last_name", |u| u.last_name.clone()) error=field_message(updated, "last_name")/>
+                <button type="submit" disabled=pending aria-busy=move || pending.get().to_string()>
+                    {move || if pending.get() { "Saving…" } else { "Save profile" }}
+                </button>
+            </ActionForm>
+        </section>
+        <PasswordForm/>
+    }
+}
+
+#[component]
+fn PasswordForm() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let changed: Signal<_> = change.value().into();
+    redirect_when_signed_out(changed);
+    let pending = change.pending();
+    // Clear the password inputs after a successful change.
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if matches!(changed.get(), Some(Ok(()))) {
+            if let Some(form) = form.get() {
+                form.reset();
+            }
+        }
+    });
+    view! {
+        <section aria-labelledby="password-heading">
+            <h2 id="password-heading">"Change password"</h2>
+            <ActionForm action=change node_ref=form attr:class="card" attr:novalidate=true>
+                <FormAlert value=changed success="Password changed. Your other sessions have been signed out."/>
+                <Field label="Current password" name="current_password" input_type="password"
+                    autocomplete="current-password" error=field_message(changed, "current_password")/>
+                <Field label="New password" name="new_password" input_type="password"
+                    autocomplete="new-password" error=field_message(changed, "new_password")
+                    hint="At least 8 characters, not all digits, not like your username or email."/>
+                <button type="submit" disabled=pending aria-busy=move || pending.get().to_string()>
+                    {move || if pending.get() { "Changing…" } else { "Change password" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,9 @@
+//! Passwords, tokens, cookies, and the middleware that resolves who is asking.
+
+pub mod cookies;
+pub mod csrf;
+pub mod passwords;
+pub mod session;
+pub mod tokens;
+
+pub use session::{AuthUser, Identity, MaybeAuthUser, SessionState};

@@ -1,0 +1,77 @@
+//! The two session cookies: built and read with the cookie library, never by hand.
+
+use axum::http::{HeaderMap, HeaderValue, header::SET_COOKIE};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use secrecy::ExposeSecret;
+
+use super::tokens::Signed;
+
+/// Cookie names and attributes. With Secure on, the names carry the `__Host-` prefix, which
+/// makes the browser insist on Secure, Path=/ and no Domain: no subdomain can plant them.
+#[derive(Debug, Clone, Copy)]
+pub struct CookiePolicy {
+    pub secure: bool,
+}
+
+impl CookiePolicy {
+    pub fn access_name(self) -> &'static str {
+        if self.secure { "__Host-latchkey_access" } else { "latchkey_access" }
+    }
+
+    pub fn refresh_name(self) -> &'static str {
+        if self.secure { "__Host-latchkey_refresh" } else { "latchkey_refresh" }
+    }
+
+    /// `(access, refresh)` as sent by the browser.
+    pub fn read(self, headers: &HeaderMap) -> (Option<String>, Option<String>) {
+        let jar = CookieJar::from_headers(headers);
+        let value = |name| jar.get(name).map(|c| c.value().to_string()).filter(|v| !v.is_empty());
+        (value(self.access_name()), value(self.refresh_name()))
+    }
+
+    /// Whether a request carries either session cookie.
+    pub fn present(self, headers: &HeaderMap) -> bool {
+        let (access, refresh) = self.read(headers);
+        access.is_some() || refresh.is_some()
+    }
+
+    /// A cookie carrying `signed`, living exactly as long as the token.
+    pub fn token_cookie(self, name: &'static str, signed: &Signed, now: i64) -> Cookie<'static> {
+        let max_age = (signed.claims.exp - now).max(0);
+        self.base(name, signed.token.expose_secret().to_string(), max_age)
+    }
+
+    /// Cookies that make the browser drop both session cookies.
+    pub fn cleared(self) -> [Cookie<'static>; 2] {
+        [
+            self.base(self.access_name(), String::new(), 0),
+            self.base(self.refresh_name(), String::new(), 0),
+        ]
+    }
+
+    fn base(self, name: &'static str, value: String, max_age: i64) -> Cookie<'static> {
+        // Path=/ for both: a full page load of any protected page must be able to refresh
+        // before rendering, so the refresh cookie has to travel with page requests too.
+        Cookie::build((name, value))
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(SameSite::Lax)
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(max_age))
+            .build()
+    }
+
+    /// Whether a response already sets one of the session cookies (a handler decided).
+    pub fn set_by(self, headers: &HeaderMap) -> bool {
+        headers.get_all(SET_COOKIE).iter().any(|v| {
+            v.to_str().ok().and_then(|s| Cookie::parse(s).ok()).is_some_and(|c| {
+                c.name() == self.access_name() || c.name() == self.refresh_name()
+            })
+        })
+    }
+}
+
+/// A `Set-Cookie` header value for `cookie`.
+pub fn header_value(cookie: &Cookie<'_>) -> Option<HeaderValue> {
+    HeaderValue::from_str(&cookie.encoded().to_string()).ok()
+}

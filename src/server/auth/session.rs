@@ -1,0 +1,185 @@
+//! Resolves who is asking once per request, before Leptos renders anything: checks the access
+//! cookie, refreshes an expired one (so cookies are set before streaming starts), guards the
+//! protected and guest-only pages, and marks authenticated responses `no-store`.
+
+use axum::{
+    extract::{FromRequestParts, Request, State},
+    http::{HeaderValue, Method, header, request::Parts},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::cookie::Cookie;
+
+use super::cookies::header_value;
+use crate::{
+    domain::{CurrentUser, safe_next_path},
+    error::AppError,
+    server::{
+        db::users::UserRow,
+        now,
+        services::{
+            accounts,
+            sessions::{self, Access, Issued},
+        },
+        state::AppState,
+    },
+};
+
+/// Pages only a signed-in person may see.
+const PROTECTED: &[&str] = &["/profile"];
+/// Pages a signed-in person is sent away from.
+const GUEST_ONLY: &[&str] = &["/login", "/signup"];
+
+/// The signed-in user of this request and their session.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub user: UserRow,
+    pub session_id: String,
+    pub access_expires_at: i64,
+}
+
+impl Identity {
+    pub fn current_user(&self) -> CurrentUser {
+        CurrentUser {
+            user: accounts::view(&self.user),
+            access_expires_in: (self.access_expires_at - now()).max(0),
+        }
+    }
+}
+
+/// What the session middleware found, put in the request's extensions.
+#[derive(Debug, Clone, Default)]
+pub struct SessionState {
+    pub identity: Option<Identity>,
+    /// Cookies came but no longer work (refresh token expired or revoked).
+    pub ended: bool,
+    /// This request already rotated the refresh token.
+    pub refreshed: bool,
+}
+
+/// The middleware. See the module doc.
+pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if is_asset_or_probe(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let (access, refresh) = state.cookies.read(req.headers());
+    let had_cookies = access.is_some() || refresh.is_some();
+    let mut session = SessionState::default();
+    let mut set_cookies: Vec<Cookie<'static>> = Vec::new();
+
+    if let Some(access) = access {
+        match sessions::authenticate(&state, &access).await {
+            Ok(Access::Valid(user, claims)) => {
+                session.identity = Some(Identity { user, session_id: claims.sid, access_expires_at: claims.exp });
+            }
+            Ok(Access::Expired | Access::Invalid) => {}
+            Err(e) => return e.into_response(),
+        }
+    }
+    if session.identity.is_none() && had_cookies {
+        match refresh {
+            Some(refresh) => match sessions::refresh(&state, &refresh).await {
+                Ok((user, issued)) => {
+                    session.identity = Some(Identity {
+                        user,
+                        session_id: issued.access.claims.sid.clone(),
+                        access_expires_at: issued.access.claims.exp,
+                    });
+                    session.refreshed = true;
+                    set_cookies = issued_cookies(&state, &issued);
+                }
+                Err(AppError::Unauthorized) => session.ended = true,
+                Err(e) => return e.into_response(),
+            },
+            None => session.ended = true,
+        }
+        if session.ended {
+            set_cookies = state.cookies.cleared().to_vec();
+        }
+    }
+
+    let mut response = match guard(req.method(), req.uri(), &session) {
+        Some(redirect) => redirect.into_response(),
+        None => {
+            req.extensions_mut().insert(session.clone());
+            next.run(req).await
+        }
+    };
+    // A handler that set the session cookies itself (log-in, log-out) has the last word.
+    if !state.cookies.set_by(response.headers()) {
+        for cookie in &set_cookies {
+            if let Some(value) = header_value(cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+    }
+    if had_cookies || session.identity.is_some() {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Requests that never need an identity, so never trigger a refresh of their own.
+fn is_asset_or_probe(path: &str) -> bool {
+    path.starts_with("/pkg/") || matches!(path, "/favicon.ico" | "/healthz" | "/readyz")
+}
+
+/// The cookies carrying freshly issued tokens.
+pub fn issued_cookies(state: &AppState, issued: &Issued) -> Vec<Cookie<'static>> {
+    let now = now();
+    let mut cookies = vec![state.cookies.token_cookie(state.cookies.access_name(), &issued.access, now)];
+    if let Some(refresh) = &issued.refresh {
+        cookies.push(state.cookies.token_cookie(state.cookies.refresh_name(), refresh, now));
+    }
+    cookies
+}
+
+fn guard(method: &Method, uri: &axum::http::Uri, session: &SessionState) -> Option<Redirect> {
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
+    let path = uri.path();
+    let under = |list: &[&str]| list.iter().any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    if under(PROTECTED) && session.identity.is_none() {
+        let target = uri.path_and_query().map_or(path, |pq| pq.as_str());
+        let mut login = format!("/login?next={}", url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>());
+        if session.ended {
+            login.push_str("&reason=expired");
+        }
+        return Some(Redirect::to(&login));
+    }
+    if under(GUEST_ONLY) && session.identity.is_some() {
+        let next = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "next")
+            .map(|(_, v)| v.into_owned());
+        return Some(Redirect::to(&safe_next_path(next.as_deref())));
+    }
+    None
+}
+
+/// A signed-in user, or 401.
+pub struct AuthUser(pub Identity);
+
+/// The signed-in user if any.
+pub struct MaybeAuthUser(pub Option<Identity>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeAuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let session = parts.extensions.get::<SessionState>().ok_or_else(|| {
+            tracing::error!("session middleware missing on an authenticated route");
+            AppError::Internal
+        })?;
+        Ok(Self(session.identity.clone()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let MaybeAuthUser(identity) = MaybeAuthUser::from_request_parts(parts, state).await?;
+        identity.map(Self).ok_or(AppError::Unauthorized)
+    }
+}

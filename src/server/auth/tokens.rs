@@ -1,0 +1,198 @@
+//! JWTs: HS256 with the algorithm pinned, typed claims, and a token type checked both ways.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+/// The claims of both token types. `user_id` and `token_type` follow Simple JWT's names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub user_id: i64,
+    /// The login session this token belongs to; revoking it ends the token.
+    pub sid: String,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub token_type: TokenType,
+}
+
+impl Claims {
+    /// What the refresh-token table stores instead of the token: a SHA-256 of its id.
+    pub fn jti_hash(&self) -> String {
+        hex::encode(Sha256::digest(self.jti.as_bytes()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("token expired")]
+    Expired,
+    #[error("token invalid")]
+    Invalid,
+}
+
+/// Signs and checks tokens with one HS256 key.
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+/// A freshly signed token and its claims.
+pub struct Signed {
+    pub token: SecretString,
+    pub claims: Claims,
+}
+
+impl Tokens {
+    pub fn new(secret: &SecretString, access_ttl: Duration, refresh_ttl: Duration) -> Self {
+        let key = secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Issuer and verifier share one clock, so no leeway: an expired token is expired.
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            access_ttl,
+            refresh_ttl,
+        }
+    }
+
+    /// Signs a token of `token_type` for a user's session, valid from `now`.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] if signing fails (it cannot with an HMAC key).
+    pub fn sign(&self, token_type: TokenType, user_id: i64, sid: &str, now: i64) -> Result<Signed, TokenError> {
+        let ttl = match token_type {
+            TokenType::Access => self.access_ttl,
+            TokenType::Refresh => self.refresh_ttl,
+        };
+        let claims = Claims {
+            sub: user_id.to_string(),
+            user_id,
+            sid: sid.to_string(),
+            jti: random_id(),
+            iat: now,
+            exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
+            token_type,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| TokenError::Invalid)?;
+        Ok(Signed { token: SecretString::from(token), claims })
+    }
+
+    /// Checks signature, algorithm (HS256 only, whatever the header says), expiry and type.
+    ///
+    /// # Errors
+    /// [`TokenError::Expired`] for a well-signed token past `exp`; [`TokenError::Invalid`]
+    /// for anything else wrong.
+    pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, TokenError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(
+            |e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            },
+        )?;
+        if data.claims.token_type == expected && data.claims.sub == data.claims.user_id.to_string() {
+            Ok(data.claims)
+        } else {
+            Err(TokenError::Invalid)
+        }
+    }
+}
+
+/// 128 random bits, URL-safe: session ids and token ids.
+pub fn random_id() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TokenError, TokenType, Tokens};
+    use crate::server::now;
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use secrecy::{ExposeSecret, SecretString};
+    use std::time::Duration;
+
+    fn tokens(secret: &str) -> Tokens {
+        Tokens::new(&SecretString::from(secret), Duration::from_secs(300), Duration::from_secs(3600))
+    }
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    fn token(t: &Tokens, kind: TokenType, at: i64) -> String {
+        t.sign(kind, 7, "sid", at).expect("sign").token.expose_secret().to_string()
+    }
+
+    #[test]
+    fn a_fresh_token_verifies_with_its_claims() {
+        let t = tokens(KEY);
+        let claims = t.verify(&token(&t, TokenType::Access, now()), TokenType::Access).expect("valid");
+        assert_eq!((claims.user_id, claims.sub.as_str(), claims.sid.as_str()), (7, "7", "sid"));
+        assert_eq!(claims.exp - claims.iat, 300);
+    }
+
+    #[test]
+    fn an_expired_token_is_reported_as_expired() {
+        let t = tokens(KEY);
+        let old = token(&t, TokenType::Access, now() - 301);
+        assert_eq!(t.verify(&old, TokenType::Access), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_key_is_invalid() {
+        let other = tokens("another-secret-another-secret-xx");
+        let forged = token(&other, TokenType::Access, now());
+        assert_eq!(tokens(KEY).verify(&forged, TokenType::Access), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn each_type_is_refused_where_the_other_is_expected() {
+        let t = tokens(KEY);
+        let refresh = token(&t, TokenType::Refresh, now());
+        let access = token(&t, TokenType::Access, now());
+        assert_eq!(t.verify(&refresh, TokenType::Access), Err(TokenError::Invalid));
+        assert_eq!(t.verify(&access, TokenType::Refresh), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn alg_none_and_garbage_are_invalid() {
+        let t = tokens(KEY);
+        let signed = token(&t, TokenType::Access, now());
+        let payload = signed.split('.').nth(1).expect("payload");
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        for bad in [format!("{header}.{payload}."), "garbage".to_string(), String::new()] {
+            assert_eq!(t.verify(&bad, TokenType::Access), Err(TokenError::Invalid), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_tampered_payload_is_invalid() {
+        let t = tokens(KEY);
+        let signed = token(&t, TokenType::Access, now());
+        let mut parts: Vec<String> = signed.split('.').map(str::to_string).collect();
+        let claims = String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).expect("b64")).expect("utf8");
+        parts[1] = URL_SAFE_NO_PAD.encode(claims.replace("\"user_id\":7", "\"user_id\":8"));
+        assert_eq!(t.verify(&parts.join("."), TokenType::Access), Err(TokenError::Invalid));
+    }
+}

@@ -1,0 +1,242 @@
+//! Typed settings, read once from the environment; bad values fail fast with the variable named.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// Shortest JWT_SECRET accepted: 256 bits, the HS256 key size.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var, message: message.into() }
+}
+
+/// Every setting latchkey reads. README lists each variable with its default.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub site_addr: SocketAddr,
+    /// Where cargo-leptos put the built site (`target/site`): pkg/ and public assets.
+    pub site_root: String,
+    /// Where the SQLite database and a generated JWT secret live.
+    pub data_dir: PathBuf,
+    /// `None`: use (or create) the secret file under `data_dir`.
+    pub jwt_secret: Option<SecretString>,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub cookie_secure: bool,
+    /// Origins (`scheme://host[:port]`) allowed to send state-changing requests.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable with a bad value.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass their own values.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable with a bad value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| lookup(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let site_addr: SocketAddr = match get("LEPTOS_SITE_ADDR") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| bad("LEPTOS_SITE_ADDR", format!("{v:?} is not an address like 127.0.0.1:3000")))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+        let site_root = get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_string());
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".to_string()));
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/latchkey.db", data_dir.display()));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "DATABASE_URL",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+
+        let jwt_secret = get("JWT_SECRET").map(SecretString::from);
+        if let Some(secret) = &jwt_secret {
+            if secret.expose_secret().len() < MIN_SECRET_BYTES {
+                return Err(bad(
+                    "JWT_SECRET",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave it unset to have one generated"),
+                ));
+            }
+        }
+
+        let access_ttl = seconds(&get, "ACCESS_TOKEN_TTL", 300)?;
+        let refresh_ttl = seconds(&get, "REFRESH_TOKEN_TTL", 604_800)?;
+        if refresh_ttl <= access_ttl {
+            return Err(bad(
+                "REFRESH_TOKEN_TTL",
+                "must be longer than ACCESS_TOKEN_TTL",
+            ));
+        }
+
+        let site_url = match get("SITE_URL") {
+            Some(v) => origin_of(&v).ok_or_else(|| {
+                bad("SITE_URL", format!("{v:?} is not an http(s) origin like https://auth.example.com"))
+            })?,
+            None => format!("http://{site_addr}"),
+        };
+        let plain_http_loopback = Url::parse(&site_url).is_ok_and(|u| {
+            u.scheme() == "http"
+                && match u.host() {
+                    Some(url::Host::Domain(d)) => d == "localhost",
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    None => false,
+                }
+        });
+        let cookie_secure = match get("COOKIE_SECURE") {
+            Some(v) => parse_bool(&v).ok_or_else(|| bad("COOKIE_SECURE", format!("{v:?} is not true or false")))?,
+            None => !plain_http_loopback,
+        };
+
+        let allowed_origins = match get("ALLOWED_ORIGINS") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|o| {
+                    origin_of(o).ok_or_else(|| {
+                        bad("ALLOWED_ORIGINS", format!("{o:?} is not an origin like https://app.example.com"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None if plain_http_loopback => loopback_aliases(&site_url),
+            None => vec![site_url.clone()],
+        };
+
+        Ok(Self {
+            database_url,
+            site_addr,
+            site_root,
+            data_dir,
+            jwt_secret,
+            access_ttl,
+            refresh_ttl,
+            cookie_secure,
+            allowed_origins,
+        })
+    }
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    match get(var) {
+        None => Ok(Duration::from_secs(default)),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if n > 0 && n <= 10 * 365 * 86_400 => Ok(Duration::from_secs(n)),
+            _ => Err(bad(var, format!("{v:?} is not a whole number of seconds between 1 and 315360000"))),
+        },
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// `scheme://host[:port]` of an http(s) URL with no path beyond `/`.
+fn origin_of(raw: &str) -> Option<String> {
+    let url = Url::parse(raw).ok()?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.username().is_empty();
+    plain.then(|| url.origin().ascii_serialization())
+}
+
+/// A site on loopback is reached as localhost, 127.0.0.1 or [::1]; allow each with its port.
+fn loopback_aliases(site_url: &str) -> Vec<String> {
+    let port = Url::parse(site_url).ok().and_then(|u| u.port_or_known_default()).unwrap_or(80);
+    ["localhost", "127.0.0.1", "[::1]"]
+        .iter()
+        .map(|host| format!("http://{host}:{port}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, super::ConfigError> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_suit_a_local_run() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.database_url, "sqlite://data/latchkey.db");
+        assert_eq!(s.access_ttl.as_secs(), 300);
+        assert_eq!(s.refresh_ttl.as_secs(), 604_800);
+        assert!(!s.cookie_secure, "plain http on loopback may use insecure cookies");
+        assert!(s.allowed_origins.contains(&"http://127.0.0.1:3000".to_string()));
+        assert!(s.allowed_origins.contains(&"http://localhost:3000".to_string()));
+    }
+
+    #[test]
+    fn cookies_are_secure_unless_the_site_is_plain_http_on_loopback() {
+        let public = settings(&[("SITE_URL", "https://auth.example.com")]).expect("valid");
+        assert!(public.cookie_secure);
+        assert_eq!(public.allowed_origins, vec!["https://auth.example.com".to_string()]);
+        let lan = settings(&[("LEPTOS_SITE_ADDR", "0.0.0.0:3000")]).expect("valid");
+        assert!(lan.cookie_secure, "a non-loopback address gets secure cookies");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases = [
+            ("JWT_SECRET", "too-short"),
+            ("ACCESS_TOKEN_TTL", "five minutes"),
+            ("ACCESS_TOKEN_TTL", "0"),
+            ("REFRESH_TOKEN_TTL", "-1"),
+            ("COOKIE_SECURE", "maybe"),
+            ("ALLOWED_ORIGINS", "https://ok.example, not a url"),
+            ("ALLOWED_ORIGINS", "https://example.com/path"),
+            ("LEPTOS_SITE_ADDR", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("SITE_URL", "ftp://x.example"),
+        ];
+        for (var, value) in cases {
+            let err = settings(&[(var, value)]).expect_err(&format!("{var}={value} was accepted"));
+            assert_eq!(err.var, var, "{var}={value} blamed {}", err.var);
+        }
+    }
+
+    #[test]
+    fn the_refresh_token_must_outlive_the_access_token() {
+        let err = settings(&[("ACCESS_TOKEN_TTL", "600"), ("REFRESH_TOKEN_TTL", "300")])
+            .expect_err("refresh shorter than access");
+        assert_eq!(err.var, "REFRESH_TOKEN_TTL");
+    }
+}

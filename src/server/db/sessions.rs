@@ -1,0 +1,138 @@
+//! Login sessions and their refresh tokens (stored only as hashes).
+
+use super::Db;
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live: it is now used and its successor stored.
+    Rotated { user_id: i64, session_id: String },
+    /// The token was rotated moments ago by a concurrent request of the same browser; the
+    /// successor went to that request. The session is still good.
+    AlreadyRotated { user_id: i64, session_id: String },
+    /// Unknown, expired, revoked, or reused after the grace window (the session was revoked).
+    Refused,
+}
+
+/// Starts a session with its first refresh token.
+///
+/// # Errors
+/// The database error.
+pub async fn create(
+    db: &Db,
+    session_id: &str,
+    user_id: i64,
+    token_hash: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO sessions (id, user_id, created_at) VALUES ($1, $2, $3)")
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    insert_token(&mut tx, token_hash, session_id, expires_at).await?;
+    tx.commit().await
+}
+
+async fn insert_token(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    token_hash: &str,
+    session_id: &str,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(session_id)
+        .bind(expires_at)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Uses the refresh token `old_hash` and stores `new_hash` as its successor, atomically: the
+/// conditional update lets exactly one of several concurrent callers win.
+///
+/// # Errors
+/// The database error.
+pub async fn rotate(
+    db: &Db,
+    old_hash: &str,
+    new_hash: &str,
+    new_expires_at: i64,
+    now: i64,
+    grace_secs: i64,
+) -> Result<Rotation, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let won: Option<(String, i64)> = sqlx::query_as(
+        "UPDATE refresh_tokens SET used_at = $1 \
+         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+         AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL) \
+         RETURNING session_id, (SELECT user_id FROM sessions WHERE sessions.id = session_id)",
+    )
+    .bind(now)
+    .bind(old_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((session_id, user_id)) = won {
+        insert_token(&mut tx, new_hash, &session_id, new_expires_at).await?;
+        tx.commit().await?;
+        return Ok(Rotation::Rotated { user_id, session_id });
+    }
+    tx.rollback().await?;
+
+    let seen: Option<(String, i64, Option<i64>, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT refresh_tokens.session_id, sessions.user_id, refresh_tokens.used_at, \
+         refresh_tokens.expires_at, sessions.revoked_at \
+         FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id \
+         WHERE refresh_tokens.token_hash = $1",
+    )
+    .bind(old_hash)
+    .fetch_optional(db)
+    .await?;
+    Ok(match seen {
+        Some((session_id, user_id, Some(used_at), expires_at, None))
+            if expires_at > now && now - used_at <= grace_secs =>
+        {
+            Rotation::AlreadyRotated { user_id, session_id }
+        }
+        Some((session_id, _, Some(_), _, None)) => {
+            // A rotated token came back after the grace window: someone kept a copy.
+            tracing::warn!(session_id = %session_id, "refresh token reused; session revoked");
+            revoke(db, &session_id, now).await?;
+            Rotation::Refused
+        }
+        _ => Rotation::Refused,
+    })
+}
+
+/// Ends one session: its access tokens stop passing and its refresh tokens stop working.
+///
+/// # Errors
+/// The database error.
+pub async fn revoke(db: &Db, session_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(session_id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// Ends every session of a user but `keep`.
+///
+/// # Errors
+/// The database error.
+pub async fn revoke_others(db: &Db, user_id: i64, keep: &str, now: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(keep)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
+}

@@ -1,0 +1,5 @@
+//! Use cases shared by the server functions (and, later, the JSON API): one implementation of
+//! every rule.
+
+pub mod accounts;
+pub mod sessions;

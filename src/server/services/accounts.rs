@@ -1,0 +1,206 @@
+//! Registering, editing a profile, changing a password.
+
+use secrecy::SecretString;
+
+use crate::{
+    domain::{Email, Password, UserView, Username},
+    error::{AppError, FieldError, FieldErrors},
+    server::{
+        auth::passwords,
+        db::{self, users::{UserFields, UserRow}},
+        now,
+        state::AppState,
+    },
+};
+
+/// Longest first or last name, as in Django.
+const MAX_NAME_CHARS: usize = 150;
+
+/// What a person typed into the sign-up or profile form.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileInput {
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// Validated profile values.
+struct Profile {
+    username: Username,
+    email: Email,
+    first_name: String,
+    last_name: String,
+}
+
+impl Profile {
+    fn fields(&self) -> (String, String) {
+        (self.username.key(), self.email.key())
+    }
+}
+
+fn parse_name(raw: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(FieldError::new("Names are at most 150 characters."));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(FieldError::new("Names cannot contain control characters."));
+    }
+    Ok(name.to_string())
+}
+
+/// Parses every field, collecting all messages at once and keeping what was typed.
+fn parse_profile(input: &ProfileInput, errors: &mut FieldErrors) -> Option<Profile> {
+    errors.keep("username", &input.username);
+    errors.keep("email", &input.email);
+    errors.keep("first_name", &input.first_name);
+    errors.keep("last_name", &input.last_name);
+    let username = errors.check("username", Username::parse(&input.username));
+    let email = errors.check("email", Email::parse(&input.email));
+    let first_name = errors.check("first_name", parse_name(&input.first_name));
+    let last_name = errors.check("last_name", parse_name(&input.last_name));
+    Some(Profile { username: username?, email: email?, first_name: first_name?, last_name: last_name? })
+}
+
+async fn check_unique(state: &AppState, profile: &Profile, except: Option<i64>, errors: &mut FieldErrors) -> Result<(), AppError> {
+    let (username_key, email_key) = profile.fields();
+    let (username_taken, email_taken) = db::users::taken(&state.db, &username_key, &email_key, except).await?;
+    if username_taken {
+        errors.add("username", FieldError::new("That username is taken."));
+    }
+    if email_taken {
+        errors.add("email", FieldError::new("An account with that email already exists."));
+    }
+    Ok(())
+}
+
+/// A unique violation lost a race with another request: report it like the pre-check would.
+async fn taken_after_race(state: &AppState, profile: &Profile, except: Option<i64>, mut errors: FieldErrors, error: sqlx::Error) -> AppError {
+    if !db::is_unique_violation(&error) {
+        return error.into();
+    }
+    match check_unique(state, profile, except, &mut errors).await {
+        Ok(()) if !errors.is_empty() => AppError::Validation(errors),
+        Ok(()) => error.into(),
+        Err(e) => e,
+    }
+}
+
+/// Creates an account.
+///
+/// # Errors
+/// [`AppError::Validation`] with every field problem (including a taken username or email);
+/// [`AppError::Internal`] on storage failure.
+#[tracing::instrument(skip_all)]
+pub async fn register(state: &AppState, input: &ProfileInput, password: &str) -> Result<UserRow, AppError> {
+    let mut errors = FieldErrors::default();
+    let profile = parse_profile(input, &mut errors);
+    let attributes = [input.username.as_str(), input.email.as_str(), input.first_name.as_str(), input.last_name.as_str()];
+    let password = errors.check("password", Password::parse(password, &attributes));
+    let (Some(profile), Some(password)) = (profile, password) else {
+        return Err(AppError::Validation(errors));
+    };
+    check_unique(state, &profile, None, &mut errors).await?;
+    errors.clone().into_result()?;
+
+    let hash = passwords::hash(SecretString::from(password.expose())).await?;
+    let (username_key, email_key) = profile.fields();
+    let fields = UserFields {
+        username: profile.username.as_str(),
+        username_key: &username_key,
+        email: profile.email.as_str(),
+        email_key: &email_key,
+        first_name: &profile.first_name,
+        last_name: &profile.last_name,
+    };
+    let now = now();
+    match db::users::insert(&state.db, &fields, &hash, now).await {
+        Ok(id) => {
+            tracing::info!(user_id = id, "account created");
+            Ok(UserRow {
+                id,
+                username: profile.username.as_str().to_string(),
+                email: profile.email.as_str().to_string(),
+                password_hash: hash,
+                first_name: profile.first_name,
+                last_name: profile.last_name,
+                is_active: true,
+                date_joined: now,
+                last_login: None,
+            })
+        }
+        Err(e) => Err(taken_after_race(state, &profile, None, errors, e).await),
+    }
+}
+
+/// Saves a user's edited profile.
+///
+/// # Errors
+/// [`AppError::Validation`] for invalid or taken values; [`AppError::Internal`] on storage failure.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn update_profile(state: &AppState, user: &UserRow, input: &ProfileInput) -> Result<UserView, AppError> {
+    let mut errors = FieldErrors::default();
+    let Some(profile) = parse_profile(input, &mut errors) else {
+        return Err(AppError::Validation(errors));
+    };
+    check_unique(state, &profile, Some(user.id), &mut errors).await?;
+    errors.clone().into_result()?;
+    let (username_key, email_key) = profile.fields();
+    let fields = UserFields {
+        username: profile.username.as_str(),
+        username_key: &username_key,
+        email: profile.email.as_str(),
+        email_key: &email_key,
+        first_name: &profile.first_name,
+        last_name: &profile.last_name,
+    };
+    if let Err(e) = db::users::update_profile(&state.db, user.id, &fields).await {
+        return Err(taken_after_race(state, &profile, Some(user.id), errors, e).await);
+    }
+    Ok(UserView {
+        username: fields.username.to_string(),
+        email: fields.email.to_string(),
+        first_name: profile.first_name,
+        last_name: profile.last_name,
+        ..view(user)
+    })
+}
+
+/// Changes a user's password after checking the current one, and ends their other sessions.
+///
+/// # Errors
+/// [`AppError::Validation`] when the current password is wrong or the new one breaks the
+/// policy; [`AppError::Internal`] on storage failure.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn change_password(state: &AppState, user: &UserRow, session_id: &str, current: &str, new: &str) -> Result<u64, AppError> {
+    let mut errors = FieldErrors::default();
+    let attributes = [user.username.as_str(), user.email.as_str(), user.first_name.as_str(), user.last_name.as_str()];
+    let new = errors.check("new_password", Password::parse(new, &attributes));
+    let current_ok = current.len() <= crate::domain::MAX_PASSWORD_BYTES
+        && state.passwords.verify(Some(&user.password_hash), SecretString::from(current)).await?;
+    if !current_ok {
+        errors.add("current_password", FieldError::new("Your current password is not correct."));
+    }
+    let Some(new) = new.filter(|_| current_ok) else {
+        return Err(AppError::Validation(errors));
+    };
+    let hash = passwords::hash(SecretString::from(new.expose())).await?;
+    db::users::set_password_hash(&state.db, user.id, &hash).await?;
+    let ended = db::sessions::revoke_others(&state.db, user.id, session_id, now()).await?;
+    tracing::info!(sessions_ended = ended, "password changed");
+    Ok(ended)
+}
+
+/// What the browser may see of a stored user.
+pub fn view(user: &UserRow) -> UserView {
+    UserView {
+        id: user.id,
+        username: user.username.clone(),
+        email: user.email.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        date_joined: user.date_joined,
+        last_login: user.last_login,
+    }
+}

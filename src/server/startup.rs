@@ -1,0 +1,157 @@
+//! Building the application from settings: secret, database, state, router, listener.
+
+use std::{future::Future, io, net::SocketAddr, path::Path, sync::Arc};
+
+use axum::{
+    Router,
+    extract::State,
+    http::StatusCode,
+    middleware::{from_fn, from_fn_with_state},
+    routing::get,
+};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use rand::RngCore;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use super::{
+    auth::{cookies::CookiePolicy, csrf, passwords::Passwords, session, tokens::Tokens},
+    config::{MIN_SECRET_BYTES, Settings},
+    db,
+    state::AppState,
+    telemetry,
+};
+use crate::app::{App, shell};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] db::DbInitError),
+    #[error("JWT secret file {path}: {message}")]
+    Secret { path: String, message: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot prepare the password hasher")]
+    Passwords,
+}
+
+/// A built application, bound to its port but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    address: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Prepares everything; binding port 0 picks a free port, reported by [`Self::address`].
+    ///
+    /// # Errors
+    /// [`StartupError`] saying which part failed.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let secret = match &settings.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => load_or_create_secret(&settings.data_dir.join("jwt_secret"))?,
+        };
+        let db = db::connect(&settings.database_url).await?;
+        let passwords = Passwords::new().await.map_err(|_| StartupError::Passwords)?;
+        let listener = TcpListener::bind(settings.site_addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr: settings.site_addr, source })?;
+        let address = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr: settings.site_addr, source })?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("latchkey")
+            .site_root(settings.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(address)
+            .build();
+        let state = AppState {
+            leptos_options,
+            db,
+            tokens: Tokens::new(&secret, settings.access_ttl, settings.refresh_ttl),
+            passwords,
+            cookies: CookiePolicy { secure: settings.cookie_secure },
+            settings: Arc::new(settings),
+        };
+        Ok(Self { listener, router: router(state.clone()), address, state })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    ///
+    /// # Errors
+    /// The I/O error that stopped the server.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let context_state = state.clone();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), session::resolve))
+        .layer(from_fn_with_state(state.clone(), csrf::require_same_origin))
+        .layer(from_fn(telemetry::log_request))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if db::ping(&state.db).await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+/// Reads the generated secret, or creates it (0600) on first run.
+fn load_or_create_secret(path: &Path) -> Result<SecretString, StartupError> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let fail = |message: String| StartupError::Secret { path: path.display().to_string(), message };
+    match std::fs::read_to_string(path) {
+        Ok(secret) if secret.trim().len() >= MIN_SECRET_BYTES => return Ok(SecretString::from(secret.trim())),
+        Ok(_) => return Err(fail(format!("holds fewer than {MIN_SECRET_BYTES} bytes; delete it or set JWT_SECRET"))),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(fail(e.to_string())),
+        Err(_) => {}
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    }
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| fail(e.to_string()))?;
+    file.write_all(secret.as_bytes()).map_err(|e| fail(e.to_string()))?;
+    tracing::warn!(
+        path = %path.display(),
+        "JWT_SECRET is not set: generated a random secret and saved it (mode 0600); set JWT_SECRET to share one key between instances"
+    );
+    Ok(SecretString::from(secret))
+}

@@ -1,0 +1,28 @@
+//! Shared state handed to every handler: options, pool, keys, settings. Never global.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use super::{
+    auth::{cookies::CookiePolicy, passwords::Passwords, tokens::Tokens},
+    config::Settings,
+    db::Db,
+};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub tokens: Tokens,
+    pub passwords: Passwords,
+    pub cookies: CookiePolicy,
+    pub settings: Arc<Settings>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
