@@ -37,10 +37,14 @@ mod support {
 
     /// What the session middleware resolved for this request.
     pub fn session() -> Result<SessionState, AppError> {
-        parts()?.extensions.get::<SessionState>().cloned().ok_or_else(|| {
-            tracing::error!("session middleware did not run for a server function");
-            AppError::Internal
-        })
+        parts()?
+            .extensions
+            .get::<SessionState>()
+            .cloned()
+            .ok_or_else(|| {
+                tracing::error!("session middleware did not run for a server function");
+                AppError::Internal
+            })
     }
 
     /// The signed-in user, through the same extractor the REST handlers use.
@@ -54,7 +58,9 @@ mod support {
         Ok(state.cookies.read(&parts()?.headers).1)
     }
 
-    pub fn set_cookies<'a>(cookies: impl IntoIterator<Item = &'a axum_extra::extract::cookie::Cookie<'static>>) {
+    pub fn set_cookies<'a>(
+        cookies: impl IntoIterator<Item = &'a axum_extra::extract::cookie::Cookie<'static>>,
+    ) {
         if let Some(response) = use_context::<ResponseOptions>() {
             for cookie in cookies {
                 if let Some(value) = header_value(cookie) {
@@ -66,5 +72,27 @@ mod support {
 
     pub fn set_issued(state: &AppState, issued: &Issued) {
         set_cookies(&issued_cookies(state, issued));
+    }
+
+    /// Gives a failed call its proper status (400, 401, ...) instead of server_fn's blanket 500.
+    /// A plain form post (no JavaScript) keeps the redirect back to its page, which carries the
+    /// error for the re-render.
+    pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let (Err(error), Some(response), Ok(parts)) =
+            (&result, use_context::<ResponseOptions>(), parts())
+        {
+            let plain_form = parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"));
+            if !plain_form {
+                response.set_status(
+                    axum::http::StatusCode::from_u16(error.status())
+                        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+                );
+            }
+        }
+        result
     }
 }

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
 };
+use serde::{Deserialize, Serialize};
 
 /// A problem with one form field, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,10 @@ pub struct FieldErrors {
 
 impl FieldErrors {
     pub fn add(&mut self, field: &str, error: FieldError) {
-        self.errors.entry(field.to_string()).or_default().push(error.0);
+        self.errors
+            .entry(field.to_string())
+            .or_default()
+            .push(error.0);
     }
 
     /// Records what was typed into a field that is safe to echo (never a password).
@@ -47,7 +50,10 @@ impl FieldErrors {
     }
 
     pub fn first(&self, field: &str) -> Option<&str> {
-        self.errors.get(field).and_then(|m| m.first()).map(String::as_str)
+        self.errors
+            .get(field)
+            .and_then(|m| m.first())
+            .map(String::as_str)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -59,7 +65,11 @@ impl FieldErrors {
     /// # Errors
     /// [`AppError::Validation`] with every recorded message.
     pub fn into_result(self) -> Result<(), AppError> {
-        if self.is_empty() { Ok(()) } else { Err(AppError::Validation(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self))
+        }
     }
 }
 
@@ -116,7 +126,10 @@ impl FromServerFnError for AppError {
             // typed: answer with a generic field error rather than echoing it.
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
                 let mut fields = FieldErrors::default();
-                fields.add("form", FieldError::new("The form was incomplete. Please try again."));
+                fields.add(
+                    "form",
+                    FieldError::new("The form was incomplete. Please try again."),
+                );
                 Self::Validation(fields)
             }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Deserialization(_) => Self::Network,
@@ -149,6 +162,10 @@ impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
         let status = axum::http::StatusCode::from_u16(self.status())
             .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        (status, axum::Json(serde_json::json!({ "detail": self.to_string() }))).into_response()
+        (
+            status,
+            axum::Json(serde_json::json!({ "detail": self.to_string() })),
+        )
+            .into_response()
     }
 }

@@ -8,7 +8,7 @@ CREATE TABLE users (
     password_hash TEXT    NOT NULL,
     first_name    TEXT    NOT NULL DEFAULT '',
     last_name     TEXT    NOT NULL DEFAULT '',
-    is_active     BOOLEAN NOT NULL DEFAULT TRUE,
+    is_active     BIGINT  NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
     date_joined   BIGINT  NOT NULL,
     last_login    BIGINT
 );

@@ -7,74 +7,100 @@ use crate::{domain::CurrentUser, error::AppError};
 /// Creates an account, signs the person in and sends them to /profile.
 #[server(endpoint = "signup")]
 pub async fn signup(email: String, username: String, password: String) -> Result<(), AppError> {
-    use super::support::{set_issued, state};
+    use super::support::{set_issued, state, with_status};
     use crate::server::services::{accounts, sessions};
 
-    let state = state()?;
-    let input = accounts::ProfileInput { username, email, ..Default::default() };
-    let user = accounts::register(&state, &input, &password).await?;
-    let issued = sessions::start(&state, user.id).await?;
-    set_issued(&state, &issued);
-    leptos_axum::redirect("/profile");
-    Ok(())
+    with_status(
+        async {
+            let state = state()?;
+            let input = accounts::ProfileInput {
+                username,
+                email,
+                ..Default::default()
+            };
+            let user = accounts::register(&state, &input, &password).await?;
+            let issued = sessions::start(&state, user.id).await?;
+            set_issued(&state, &issued);
+            leptos_axum::redirect("/profile");
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// Signs in with email or username, then goes to `next` (same-site paths only) or /profile.
 #[server(endpoint = "login")]
 pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use super::support::{set_issued, state};
+    use super::support::{set_issued, state, with_status};
     use crate::{domain::safe_next_path, server::services::sessions};
 
-    let state = state()?;
-    let (_, issued) = sessions::login(&state, &login, &password).await?;
-    set_issued(&state, &issued);
-    leptos_axum::redirect(&safe_next_path(next.as_deref()));
-    Ok(())
+    with_status(
+        async {
+            let state = state()?;
+            let (_, issued) = sessions::login(&state, &login, &password).await?;
+            set_issued(&state, &issued);
+            leptos_axum::redirect(&safe_next_path(next.as_deref()));
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// Ends this session on the server and clears the cookies.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use super::support::{identity, set_cookies, state};
+    use super::support::{identity, set_cookies, state, with_status};
     use crate::server::services::sessions;
 
-    let state = state()?;
-    if let Some(identity) = identity().await? {
-        sessions::logout(&state, &identity.session_id).await?;
-    }
-    set_cookies(&state.cookies.cleared());
-    leptos_axum::redirect("/login");
-    Ok(())
+    with_status(
+        async {
+            let state = state()?;
+            if let Some(identity) = identity().await? {
+                sessions::logout(&state, &identity.session_id).await?;
+            }
+            set_cookies(&state.cookies.cleared());
+            leptos_axum::redirect("/login");
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// The signed-in user, if any.
 #[server(endpoint = "me")]
 pub async fn session_user() -> Result<Option<CurrentUser>, AppError> {
-    Ok(super::support::identity().await?.map(|i| i.current_user()))
+    use super::support::{identity, with_status};
+
+    with_status(identity().await.map(|i| i.map(|i| i.current_user())))
 }
 
 /// Rotates the session before the access token runs out (called by the session keeper).
-///
-/// # Errors
-/// [`AppError::Unauthorized`] when the session has ended.
 #[server(endpoint = "refresh")]
 pub async fn refresh_session() -> Result<CurrentUser, AppError> {
-    use super::support::{refresh_cookie, session, set_issued, state};
-    use crate::server::services::sessions;
+    use super::support::{refresh_cookie, session, set_issued, state, with_status};
+    use crate::server::{auth::Identity, services::sessions};
 
-    let state = state()?;
-    let session = session()?;
-    if session.refreshed {
-        // The middleware already rotated the session for this very request.
-        return session.identity.map(|i| i.current_user()).ok_or(AppError::Unauthorized);
-    }
-    let refresh = refresh_cookie(&state)?.ok_or(AppError::Unauthorized)?;
-    let (user, issued) = sessions::refresh(&state, &refresh).await?;
-    set_issued(&state, &issued);
-    Ok(crate::server::auth::Identity {
-        user,
-        session_id: issued.access.claims.sid.clone(),
-        access_expires_at: issued.access.claims.exp,
-    }
-    .current_user())
+    with_status(
+        async {
+            let state = state()?;
+            let session = session()?;
+            if session.refreshed {
+                // The middleware already rotated the session for this very request.
+                return session
+                    .identity
+                    .map(|i| i.current_user())
+                    .ok_or(AppError::Unauthorized);
+            }
+            let refresh = refresh_cookie(&state)?.ok_or(AppError::Unauthorized)?;
+            let (user, issued) = sessions::refresh(&state, &refresh).await?;
+            set_issued(&state, &issued);
+            let identity = Identity {
+                user,
+                session_id: issued.access.claims.sid.clone(),
+                access_expires_at: issued.access.claims.exp,
+            };
+            Ok(identity.current_user())
+        }
+        .await,
+    )
 }

@@ -12,24 +12,48 @@ pub async fn update_profile(
     first_name: String,
     last_name: String,
 ) -> Result<UserView, AppError> {
-    use super::support::{identity, state};
+    use super::support::{identity, state, with_status};
     use crate::server::services::accounts;
 
-    let state = state()?;
-    let identity = identity().await?.ok_or(AppError::Unauthorized)?;
-    let input = accounts::ProfileInput { username, email, first_name, last_name };
-    accounts::update_profile(&state, &identity.user, &input).await
+    with_status(
+        async {
+            let state = state()?;
+            let identity = identity().await?.ok_or(AppError::Unauthorized)?;
+            let input = accounts::ProfileInput {
+                username,
+                email,
+                first_name,
+                last_name,
+            };
+            accounts::update_profile(&state, &identity.user, &input).await
+        }
+        .await,
+    )
 }
 
 /// Changes the password after checking the current one; the user's other sessions end.
 #[server(endpoint = "password")]
-pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
-    use super::support::{identity, state};
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    use super::support::{identity, state, with_status};
     use crate::server::services::accounts;
 
-    let state = state()?;
-    let identity = identity().await?.ok_or(AppError::Unauthorized)?;
-    accounts::change_password(&state, &identity.user, &identity.session_id, &current_password, &new_password)
-        .await
-        .map(drop)
+    with_status(
+        async {
+            let state = state()?;
+            let identity = identity().await?.ok_or(AppError::Unauthorized)?;
+            accounts::change_password(
+                &state,
+                &identity.user,
+                &identity.session_id,
+                &current_password,
+                &new_password,
+            )
+            .await
+            .map(drop)
+        }
+        .await,
+    )
 }

@@ -8,7 +8,10 @@ use crate::error::AppError;
 type ActionValue<T> = Signal<Option<Result<T, AppError>>>;
 
 /// The first message for `field` in the last failed submission, if any.
-pub fn field_message<T: Send + Sync + 'static>(value: ActionValue<T>, field: &'static str) -> Signal<Option<String>> {
+pub fn field_message<T: Send + Sync + 'static>(
+    value: ActionValue<T>,
+    field: &'static str,
+) -> Signal<Option<String>> {
     Signal::derive(move || {
         value.with(|v| match v {
             Some(Err(e)) => e.fields().and_then(|f| f.first(field)).map(str::to_string),
@@ -18,7 +21,10 @@ pub fn field_message<T: Send + Sync + 'static>(value: ActionValue<T>, field: &'s
 }
 
 /// What was typed into `field` before a failed submission (for re-rendering without JS).
-pub fn kept_value<T: Send + Sync + 'static>(value: ActionValue<T>, field: &'static str) -> Signal<Option<String>> {
+pub fn kept_value<T: Send + Sync + 'static>(
+    value: ActionValue<T>,
+    field: &'static str,
+) -> Signal<Option<String>> {
     Signal::derive(move || {
         value.with(|v| match v {
             Some(Err(e)) => e.fields().and_then(|f| f.values.get(field).cloned()),
@@ -41,7 +47,11 @@ pub fn Field(
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
-    let described_by = if hint.is_some() { format!("{hint_id} {error_id}") } else { error_id.clone() };
+    let described_by = if hint.is_some() {
+        format!("{hint_id} {error_id}")
+    } else {
+        error_id.clone()
+    };
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>

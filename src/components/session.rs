@@ -33,7 +33,9 @@ fn login_again(path: &str) -> String {
 fn encode_query_value(path: &str) -> String {
     path.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -49,7 +51,9 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
     // Client only (effects do not run on the server): refresh a little before expiry.
     let navigate = use_navigate();
     Effect::new(move |_| {
-        let Some(Ok(Some(current))) = user.get() else { return };
+        let Some(Ok(Some(current))) = user.get() else {
+            return;
+        };
         let expires_in_ms = current.access_expires_in.max(1) * 1000;
         // Leave a fifth of the lifetime (at most 30 s) as margin.
         let delay_ms = (expires_in_ms - (expires_in_ms / 5).min(30_000)).max(500);
@@ -78,12 +82,17 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
 }
 
 /// Sends the person to log in again when a server function says the session has ended.
-pub fn redirect_when_signed_out<T: Send + Sync + 'static>(value: Signal<Option<Result<T, AppError>>>) {
+pub fn redirect_when_signed_out<T: Send + Sync + 'static>(
+    value: Signal<Option<Result<T, AppError>>>,
+) {
     let navigate = use_navigate();
     let location = use_location();
     Effect::new(move |_| {
         if value.with(|v| matches!(v, Some(Err(AppError::Unauthorized)))) {
-            navigate(&login_again(&location.pathname.get_untracked()), Default::default());
+            navigate(
+                &login_again(&location.pathname.get_untracked()),
+                Default::default(),
+            );
         }
     });
 }
@@ -94,7 +103,13 @@ mod tests {
 
     #[test]
     fn the_login_link_carries_the_page_to_return_to() {
-        assert_eq!(login_again("/profile"), "/login?next=/profile&reason=expired");
-        assert_eq!(login_again("/a b&c"), "/login?next=/a%20b%26c&reason=expired");
+        assert_eq!(
+            login_again("/profile"),
+            "/login?next=/profile&reason=expired"
+        );
+        assert_eq!(
+            login_again("/a b&c"),
+            "/login?next=/a%20b%26c&reason=expired"
+        );
     }
 }

@@ -19,7 +19,9 @@ impl Email {
             return Err(FieldError::new("Enter your email address."));
         }
         if raw.chars().count() > MAX_EMAIL_CHARS {
-            return Err(FieldError::new("Email addresses are at most 254 characters."));
+            return Err(FieldError::new(
+                "Email addresses are at most 254 characters.",
+            ));
         }
         let invalid = || FieldError::new("Enter a valid email address, like name@example.com.");
         let (local, domain) = raw.rsplit_once('@').ok_or_else(invalid)?;
@@ -113,7 +115,10 @@ mod tests {
             (long.as_str(), "too long"),
         ];
         for (input, why) in cases {
-            assert!(Email::parse(input).is_err(), "{why}: {input:?} was accepted");
+            assert!(
+                Email::parse(input).is_err(),
+                "{why}: {input:?} was accepted"
+            );
         }
     }
 }

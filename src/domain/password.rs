@@ -45,7 +45,10 @@ impl Password {
                 .filter(|p| !p.is_empty())
                 .collect();
             parts.push(&attribute);
-            if parts.iter().any(|p| similarity(&lowered, p) >= MAX_SIMILARITY) {
+            if parts
+                .iter()
+                .any(|p| similarity(&lowered, p) >= MAX_SIMILARITY)
+            {
                 return Err(FieldError::new(
                     "This password is too similar to your username or email.",
                 ));
@@ -89,7 +92,11 @@ fn longest_common_run(a: &[char], b: &[char]) -> (usize, usize, usize) {
             if ca == cb {
                 current[j + 1] = previous[j] + 1;
                 if current[j + 1] > best.2 {
-                    best = (i + 1 - current[j + 1], j + 1 - current[j + 1], current[j + 1]);
+                    best = (
+                        i + 1 - current[j + 1],
+                        j + 1 - current[j + 1],
+                        current[j + 1],
+                    );
                 }
             }
         }
@@ -112,8 +119,16 @@ mod tests {
 
     #[test]
     fn good_passwords_are_accepted() {
-        for pw in ["correct horse battery", "Tr0ub4dor&3", "12345678a", &"é".repeat(8)] {
-            assert!(Password::parse(pw, &["ada", "ada@example.com"]).is_ok(), "{pw}");
+        for pw in [
+            "correct horse battery",
+            "Tr0ub4dor&3",
+            "12345678a",
+            &"é".repeat(8),
+        ] {
+            assert!(
+                Password::parse(pw, &["ada", "ada@example.com"]).is_ok(),
+                "{pw}"
+            );
         }
     }
 
@@ -131,7 +146,10 @@ mod tests {
             (huge.as_str(), "over 1024 bytes"),
         ];
         for (input, why) in cases {
-            assert!(Password::parse(input, &attrs).is_err(), "{why} was accepted");
+            assert!(
+                Password::parse(input, &attrs).is_err(),
+                "{why} was accepted"
+            );
         }
     }
 

@@ -19,7 +19,10 @@ impl Username {
         if raw.chars().count() > MAX_USERNAME_CHARS {
             return Err(FieldError::new("Usernames are at most 150 characters."));
         }
-        if !raw.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
+        if !raw
+            .chars()
+            .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+        {
             return Err(FieldError::new(
                 "Use only letters, digits and the characters @ . + - _",
             ));
@@ -43,7 +46,14 @@ mod tests {
 
     #[test]
     fn usernames_by_djangos_rule_are_accepted() {
-        for name in ["ada", "Ada.Lovelace", "a@b+c-d_e", "a", "Jürgen", &"x".repeat(150)] {
+        for name in [
+            "ada",
+            "Ada.Lovelace",
+            "a@b+c-d_e",
+            "a",
+            "Jürgen",
+            &"x".repeat(150),
+        ] {
             assert!(Username::parse(name).is_ok(), "{name} was refused");
         }
     }
@@ -60,7 +70,10 @@ mod tests {
             (too_long.as_str(), "151 characters"),
         ];
         for (input, why) in cases {
-            assert!(Username::parse(input).is_err(), "{why}: {input:?} was accepted");
+            assert!(
+                Username::parse(input).is_err(),
+                "{why}: {input:?} was accepted"
+            );
         }
     }
 

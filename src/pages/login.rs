@@ -16,7 +16,11 @@ pub fn Login() -> impl IntoView {
     let pending = action.pending();
     let query = use_query_map();
     let next = move || query.with(|q| q.get("next")).unwrap_or_default();
-    let expired = move || query.with(|q| q.get("reason")).is_some_and(|r| r == "expired");
+    let expired = move || {
+        query
+            .with(|q| q.get("reason"))
+            .is_some_and(|r| r == "expired")
+    };
     view! {
         <Title text="Log in"/>
         <h1>"Log in"</h1>

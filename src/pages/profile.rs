@@ -6,7 +6,9 @@ use leptos_router::components::A;
 
 use crate::{
     api::profile::{ChangePassword, UpdateProfile},
-    components::{Field, FormAlert, field_message, kept_value, redirect_when_signed_out, use_session},
+    components::{
+        Field, FormAlert, field_message, kept_value, redirect_when_signed_out, use_session,
+    },
     domain::{UserView, format_timestamp},
 };
 

@@ -16,7 +16,10 @@ pub struct ConfigError {
 }
 
 fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { var, message: message.into() }
+    ConfigError {
+        var,
+        message: message.into(),
+    }
 }
 
 /// Every setting latchkey reads. README lists each variable with its default.
@@ -51,12 +54,19 @@ impl Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first variable with a bad value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |key: &str| lookup(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let site_addr: SocketAddr = match get("LEPTOS_SITE_ADDR") {
-            Some(v) => v
-                .parse()
-                .map_err(|_| bad("LEPTOS_SITE_ADDR", format!("{v:?} is not an address like 127.0.0.1:3000")))?,
+            Some(v) => v.parse().map_err(|_| {
+                bad(
+                    "LEPTOS_SITE_ADDR",
+                    format!("{v:?} is not an address like 127.0.0.1:3000"),
+                )
+            })?,
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
         let site_root = get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_string());
@@ -78,7 +88,9 @@ impl Settings {
             if secret.expose_secret().len() < MIN_SECRET_BYTES {
                 return Err(bad(
                     "JWT_SECRET",
-                    format!("must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave it unset to have one generated"),
+                    format!(
+                        "must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave it unset to have one generated"
+                    ),
                 ));
             }
         }
@@ -94,7 +106,10 @@ impl Settings {
 
         let site_url = match get("SITE_URL") {
             Some(v) => origin_of(&v).ok_or_else(|| {
-                bad("SITE_URL", format!("{v:?} is not an http(s) origin like https://auth.example.com"))
+                bad(
+                    "SITE_URL",
+                    format!("{v:?} is not an http(s) origin like https://auth.example.com"),
+                )
             })?,
             None => format!("http://{site_addr}"),
         };
@@ -108,7 +123,8 @@ impl Settings {
                 }
         });
         let cookie_secure = match get("COOKIE_SECURE") {
-            Some(v) => parse_bool(&v).ok_or_else(|| bad("COOKIE_SECURE", format!("{v:?} is not true or false")))?,
+            Some(v) => parse_bool(&v)
+                .ok_or_else(|| bad("COOKIE_SECURE", format!("{v:?} is not true or false")))?,
             None => !plain_http_loopback,
         };
 
@@ -119,7 +135,10 @@ impl Settings {
                 .filter(|o| !o.is_empty())
                 .map(|o| {
                     origin_of(o).ok_or_else(|| {
-                        bad("ALLOWED_ORIGINS", format!("{o:?} is not an origin like https://app.example.com"))
+                        bad(
+                            "ALLOWED_ORIGINS",
+                            format!("{o:?} is not an origin like https://app.example.com"),
+                        )
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?,
@@ -150,7 +169,10 @@ fn seconds(
         None => Ok(Duration::from_secs(default)),
         Some(v) => match v.parse::<u64>() {
             Ok(n) if n > 0 && n <= 10 * 365 * 86_400 => Ok(Duration::from_secs(n)),
-            _ => Err(bad(var, format!("{v:?} is not a whole number of seconds between 1 and 315360000"))),
+            _ => Err(bad(
+                var,
+                format!("{v:?} is not a whole number of seconds between 1 and 315360000"),
+            )),
         },
     }
 }
@@ -175,7 +197,10 @@ fn origin_of(raw: &str) -> Option<String> {
 
 /// A site on loopback is reached as localhost, 127.0.0.1 or [::1]; allow each with its port.
 fn loopback_aliases(site_url: &str) -> Vec<String> {
-    let port = Url::parse(site_url).ok().and_then(|u| u.port_or_known_default()).unwrap_or(80);
+    let port = Url::parse(site_url)
+        .ok()
+        .and_then(|u| u.port_or_known_default())
+        .unwrap_or(80);
     ["localhost", "127.0.0.1", "[::1]"]
         .iter()
         .map(|host| format!("http://{host}:{port}"))
@@ -188,8 +213,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, super::ConfigError> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -199,18 +226,33 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://data/latchkey.db");
         assert_eq!(s.access_ttl.as_secs(), 300);
         assert_eq!(s.refresh_ttl.as_secs(), 604_800);
-        assert!(!s.cookie_secure, "plain http on loopback may use insecure cookies");
-        assert!(s.allowed_origins.contains(&"http://127.0.0.1:3000".to_string()));
-        assert!(s.allowed_origins.contains(&"http://localhost:3000".to_string()));
+        assert!(
+            !s.cookie_secure,
+            "plain http on loopback may use insecure cookies"
+        );
+        assert!(
+            s.allowed_origins
+                .contains(&"http://127.0.0.1:3000".to_string())
+        );
+        assert!(
+            s.allowed_origins
+                .contains(&"http://localhost:3000".to_string())
+        );
     }
 
     #[test]
     fn cookies_are_secure_unless_the_site_is_plain_http_on_loopback() {
         let public = settings(&[("SITE_URL", "https://auth.example.com")]).expect("valid");
         assert!(public.cookie_secure);
-        assert_eq!(public.allowed_origins, vec!["https://auth.example.com".to_string()]);
+        assert_eq!(
+            public.allowed_origins,
+            vec!["https://auth.example.com".to_string()]
+        );
         let lan = settings(&[("LEPTOS_SITE_ADDR", "0.0.0.0:3000")]).expect("valid");
-        assert!(lan.cookie_secure, "a non-loopback address gets secure cookies");
+        assert!(
+            lan.cookie_secure,
+            "a non-loopback address gets secure cookies"
+        );
     }
 
     #[test]

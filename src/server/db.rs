@@ -27,7 +27,10 @@ pub type Db = AnyPool;
 #[derive(Debug, thiserror::Error)]
 pub enum DbInitError {
     #[error("cannot create the database directory {path}: {source}")]
-    Directory { path: String, source: std::io::Error },
+    Directory {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
     #[error("cannot apply migrations: {0}")]
@@ -69,7 +72,11 @@ pub async fn connect(url: &str) -> Result<Db, DbInitError> {
         .connect(url)
         .await
         .map_err(DbInitError::Connect)?;
-    let migrator = if sqlite { &SQLITE_MIGRATIONS } else { &POSTGRES_MIGRATIONS };
+    let migrator = if sqlite {
+        &SQLITE_MIGRATIONS
+    } else {
+        &POSTGRES_MIGRATIONS
+    };
     migrator.run(&pool).await.map_err(DbInitError::Migrate)?;
     Ok(pool)
 }
@@ -93,7 +100,10 @@ fn create_sqlite_file(url: &str) -> Result<(), DbInitError> {
         .create(true)
         .append(true)
         .open(file)
-        .map_err(|source| DbInitError::Directory { path: file.display().to_string(), source })?;
+        .map_err(|source| DbInitError::Directory {
+            path: file.display().to_string(),
+            source,
+        })?;
     Ok(())
 }
 

@@ -55,13 +55,19 @@ impl Application {
             None => load_or_create_secret(&settings.data_dir.join("jwt_secret"))?,
         };
         let db = db::connect(&settings.database_url).await?;
-        let passwords = Passwords::new().await.map_err(|_| StartupError::Passwords)?;
+        let passwords = Passwords::new()
+            .await
+            .map_err(|_| StartupError::Passwords)?;
         let listener = TcpListener::bind(settings.site_addr)
             .await
-            .map_err(|source| StartupError::Bind { addr: settings.site_addr, source })?;
-        let address = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { addr: settings.site_addr, source })?;
+            .map_err(|source| StartupError::Bind {
+                addr: settings.site_addr,
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.site_addr,
+            source,
+        })?;
         let leptos_options = LeptosOptions::builder()
             .output_name("latchkey")
             .site_root(settings.site_root.as_str())
@@ -73,10 +79,17 @@ impl Application {
             db,
             tokens: Tokens::new(&secret, settings.access_ttl, settings.refresh_ttl),
             passwords,
-            cookies: CookiePolicy { secure: settings.cookie_secure },
+            cookies: CookiePolicy {
+                secure: settings.cookie_secure,
+            },
             settings: Arc::new(settings),
         };
-        Ok(Self { listener, router: router(state.clone()), address, state })
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            address,
+            state,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -91,7 +104,10 @@ impl Application {
     ///
     /// # Errors
     /// The I/O error that stopped the server.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
@@ -129,10 +145,19 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
 /// Reads the generated secret, or creates it (0600) on first run.
 fn load_or_create_secret(path: &Path) -> Result<SecretString, StartupError> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let fail = |message: String| StartupError::Secret { path: path.display().to_string(), message };
+    let fail = |message: String| StartupError::Secret {
+        path: path.display().to_string(),
+        message,
+    };
     match std::fs::read_to_string(path) {
-        Ok(secret) if secret.trim().len() >= MIN_SECRET_BYTES => return Ok(SecretString::from(secret.trim())),
-        Ok(_) => return Err(fail(format!("holds fewer than {MIN_SECRET_BYTES} bytes; delete it or set JWT_SECRET"))),
+        Ok(secret) if secret.trim().len() >= MIN_SECRET_BYTES => {
+            return Ok(SecretString::from(secret.trim()));
+        }
+        Ok(_) => {
+            return Err(fail(format!(
+                "holds fewer than {MIN_SECRET_BYTES} bytes; delete it or set JWT_SECRET"
+            )));
+        }
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(fail(e.to_string())),
         Err(_) => {}
     }
@@ -148,7 +173,8 @@ fn load_or_create_secret(path: &Path) -> Result<SecretString, StartupError> {
         .mode(0o600)
         .open(path)
         .map_err(|e| fail(e.to_string()))?;
-    file.write_all(secret.as_bytes()).map_err(|e| fail(e.to_string()))?;
+    file.write_all(secret.as_bytes())
+        .map_err(|e| fail(e.to_string()))?;
     tracing::warn!(
         path = %path.display(),
         "JWT_SECRET is not set: generated a random secret and saved it (mode 0600); set JWT_SECRET to share one key between instances"

@@ -11,7 +11,10 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber (once; later calls are ignored, as tests spawn many apps).
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 pub async fn log_request(req: Request, next: Next) -> Response {

@@ -15,17 +15,29 @@ pub struct CookiePolicy {
 
 impl CookiePolicy {
     pub fn access_name(self) -> &'static str {
-        if self.secure { "__Host-latchkey_access" } else { "latchkey_access" }
+        if self.secure {
+            "__Host-latchkey_access"
+        } else {
+            "latchkey_access"
+        }
     }
 
     pub fn refresh_name(self) -> &'static str {
-        if self.secure { "__Host-latchkey_refresh" } else { "latchkey_refresh" }
+        if self.secure {
+            "__Host-latchkey_refresh"
+        } else {
+            "latchkey_refresh"
+        }
     }
 
     /// `(access, refresh)` as sent by the browser.
     pub fn read(self, headers: &HeaderMap) -> (Option<String>, Option<String>) {
         let jar = CookieJar::from_headers(headers);
-        let value = |name| jar.get(name).map(|c| c.value().to_string()).filter(|v| !v.is_empty());
+        let value = |name| {
+            jar.get(name)
+                .map(|c| c.value().to_string())
+                .filter(|v| !v.is_empty())
+        };
         (value(self.access_name()), value(self.refresh_name()))
     }
 
@@ -64,9 +76,10 @@ impl CookiePolicy {
     /// Whether a response already sets one of the session cookies (a handler decided).
     pub fn set_by(self, headers: &HeaderMap) -> bool {
         headers.get_all(SET_COOKIE).iter().any(|v| {
-            v.to_str().ok().and_then(|s| Cookie::parse(s).ok()).is_some_and(|c| {
-                c.name() == self.access_name() || c.name() == self.refresh_name()
-            })
+            v.to_str()
+                .ok()
+                .and_then(|s| Cookie::parse(s).ok())
+                .is_some_and(|c| c.name() == self.access_name() || c.name() == self.refresh_name())
         })
     }
 }

@@ -13,7 +13,11 @@ use axum::{
 
 use crate::server::state::AppState;
 
-pub async fn require_same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn require_same_origin(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
@@ -25,7 +29,11 @@ pub async fn require_same_origin(State(state): State<AppState>, req: Request, ne
         next.run(req).await
     } else {
         tracing::warn!(method = %req.method(), path = req.uri().path(), "cross-site request refused");
-        (StatusCode::FORBIDDEN, "Cross-site request refused: this form must be sent from the site itself.").into_response()
+        (
+            StatusCode::FORBIDDEN,
+            "Cross-site request refused: this form must be sent from the site itself.",
+        )
+            .into_response()
     }
 }
 
@@ -36,5 +44,8 @@ fn source_origin(headers: &HeaderMap) -> Option<String> {
         return Some(origin.to_str().unwrap_or("null").to_string());
     }
     let referer = headers.get(header::REFERER)?.to_str().ok()?;
-    Some(url::Url::parse(referer).map_or_else(|_| "null".to_string(), |u| u.origin().ascii_serialization()))
+    Some(
+        url::Url::parse(referer)
+            .map_or_else(|_| "null".to_string(), |u| u.origin().ascii_serialization()),
+    )
 }

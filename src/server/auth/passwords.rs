@@ -21,14 +21,20 @@ impl Passwords {
     /// [`AppError::Internal`] if hashing fails.
     pub async fn new() -> Result<Self, AppError> {
         let dummy = SecretString::from("latchkey dummy password for absent accounts");
-        Ok(Self { dummy_hash: hash(dummy).await? })
+        Ok(Self {
+            dummy_hash: hash(dummy).await?,
+        })
     }
 
     /// Checks `password` against `stored`, or against the dummy hash when there is no account.
     ///
     /// # Errors
     /// [`AppError::Internal`] if the blocking task fails.
-    pub async fn verify(&self, stored: Option<&str>, password: SecretString) -> Result<bool, AppError> {
+    pub async fn verify(
+        &self,
+        stored: Option<&str>,
+        password: SecretString,
+    ) -> Result<bool, AppError> {
         let stored = stored.unwrap_or(&self.dummy_hash).to_string();
         let real = stored != self.dummy_hash;
         let ok = blocking(move || verify_sync(&stored, &password)).await?;
@@ -61,7 +67,9 @@ fn verify_sync(stored: &str, password: &SecretString) -> bool {
 }
 
 /// Runs CPU-heavy work off the async runtime, keeping the caller's tracing span.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
     let span = tracing::Span::current();
     Ok(tokio::task::spawn_blocking(move || span.in_scope(work))
         .instrument(tracing::Span::current())
@@ -81,9 +89,22 @@ mod tests {
     async fn a_hash_verifies_its_password_and_no_other() {
         let passwords = Passwords::new().await.expect("dummy hash");
         let stored = hash(secret("correct horse battery")).await.expect("hash");
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
-        assert!(passwords.verify(Some(&stored), secret("correct horse battery")).await.expect("verify"));
-        assert!(!passwords.verify(Some(&stored), secret("correct horse battatt")).await.expect("verify"));
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
+        assert!(
+            passwords
+                .verify(Some(&stored), secret("correct horse battery"))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !passwords
+                .verify(Some(&stored), secret("correct horse battatt"))
+                .await
+                .expect("verify")
+        );
     }
 
     #[tokio::test]
@@ -103,6 +124,11 @@ mod tests {
     #[tokio::test]
     async fn a_malformed_stored_hash_does_not_verify() {
         let passwords = Passwords::new().await.expect("dummy hash");
-        assert!(!passwords.verify(Some("not a hash"), secret("whatever1")).await.expect("verify"));
+        assert!(
+            !passwords
+                .verify(Some("not a hash"), secret("whatever1"))
+                .await
+                .expect("verify")
+        );
     }
 }

@@ -70,7 +70,11 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     if let Some(access) = access {
         match sessions::authenticate(&state, &access).await {
             Ok(Access::Valid(user, claims)) => {
-                session.identity = Some(Identity { user, session_id: claims.sid, access_expires_at: claims.exp });
+                session.identity = Some(Identity {
+                    user,
+                    session_id: claims.sid,
+                    access_expires_at: claims.exp,
+                });
             }
             Ok(Access::Expired | Access::Invalid) => {}
             Err(e) => return e.into_response(),
@@ -114,7 +118,9 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
         }
     }
     if had_cookies || session.identity.is_some() {
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }
@@ -127,9 +133,18 @@ fn is_asset_or_probe(path: &str) -> bool {
 /// The cookies carrying freshly issued tokens.
 pub fn issued_cookies(state: &AppState, issued: &Issued) -> Vec<Cookie<'static>> {
     let now = now();
-    let mut cookies = vec![state.cookies.token_cookie(state.cookies.access_name(), &issued.access, now)];
+    let mut cookies =
+        vec![
+            state
+                .cookies
+                .token_cookie(state.cookies.access_name(), &issued.access, now),
+        ];
     if let Some(refresh) = &issued.refresh {
-        cookies.push(state.cookies.token_cookie(state.cookies.refresh_name(), refresh, now));
+        cookies.push(
+            state
+                .cookies
+                .token_cookie(state.cookies.refresh_name(), refresh, now),
+        );
     }
     cookies
 }
@@ -139,10 +154,16 @@ fn guard(method: &Method, uri: &axum::http::Uri, session: &SessionState) -> Opti
         return None;
     }
     let path = uri.path();
-    let under = |list: &[&str]| list.iter().any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    let under = |list: &[&str]| {
+        list.iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+    };
     if under(PROTECTED) && session.identity.is_none() {
         let target = uri.path_and_query().map_or(path, |pq| pq.as_str());
-        let mut login = format!("/login?next={}", url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>());
+        let mut login = format!(
+            "/login?next={}",
+            url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
+        );
         if session.ended {
             login.push_str("&reason=expired");
         }

@@ -79,7 +79,13 @@ impl Tokens {
     ///
     /// # Errors
     /// [`TokenError::Invalid`] if signing fails (it cannot with an HMAC key).
-    pub fn sign(&self, token_type: TokenType, user_id: i64, sid: &str, now: i64) -> Result<Signed, TokenError> {
+    pub fn sign(
+        &self,
+        token_type: TokenType,
+        user_id: i64,
+        sid: &str,
+        now: i64,
+    ) -> Result<Signed, TokenError> {
         let ttl = match token_type {
             TokenType::Access => self.access_ttl,
             TokenType::Refresh => self.refresh_ttl,
@@ -95,7 +101,10 @@ impl Tokens {
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| TokenError::Invalid)?;
-        Ok(Signed { token: SecretString::from(token), claims })
+        Ok(Signed {
+            token: SecretString::from(token),
+            claims,
+        })
     }
 
     /// Checks signature, algorithm (HS256 only, whatever the header says), expiry and type.
@@ -104,13 +113,13 @@ impl Tokens {
     /// [`TokenError::Expired`] for a well-signed token past `exp`; [`TokenError::Invalid`]
     /// for anything else wrong.
     pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(
-            |e| match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            },
-        )?;
-        if data.claims.token_type == expected && data.claims.sub == data.claims.user_id.to_string() {
+            })?;
+        if data.claims.token_type == expected && data.claims.sub == data.claims.user_id.to_string()
+        {
             Ok(data.claims)
         } else {
             Err(TokenError::Invalid)
@@ -135,20 +144,33 @@ mod tests {
     use std::time::Duration;
 
     fn tokens(secret: &str) -> Tokens {
-        Tokens::new(&SecretString::from(secret), Duration::from_secs(300), Duration::from_secs(3600))
+        Tokens::new(
+            &SecretString::from(secret),
+            Duration::from_secs(300),
+            Duration::from_secs(3600),
+        )
     }
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
 
     fn token(t: &Tokens, kind: TokenType, at: i64) -> String {
-        t.sign(kind, 7, "sid", at).expect("sign").token.expose_secret().to_string()
+        t.sign(kind, 7, "sid", at)
+            .expect("sign")
+            .token
+            .expose_secret()
+            .to_string()
     }
 
     #[test]
     fn a_fresh_token_verifies_with_its_claims() {
         let t = tokens(KEY);
-        let claims = t.verify(&token(&t, TokenType::Access, now()), TokenType::Access).expect("valid");
-        assert_eq!((claims.user_id, claims.sub.as_str(), claims.sid.as_str()), (7, "7", "sid"));
+        let claims = t
+            .verify(&token(&t, TokenType::Access, now()), TokenType::Access)
+            .expect("valid");
+        assert_eq!(
+            (claims.user_id, claims.sub.as_str(), claims.sid.as_str()),
+            (7, "7", "sid")
+        );
         assert_eq!(claims.exp - claims.iat, 300);
     }
 
@@ -163,7 +185,10 @@ mod tests {
     fn a_token_signed_with_another_key_is_invalid() {
         let other = tokens("another-secret-another-secret-xx");
         let forged = token(&other, TokenType::Access, now());
-        assert_eq!(tokens(KEY).verify(&forged, TokenType::Access), Err(TokenError::Invalid));
+        assert_eq!(
+            tokens(KEY).verify(&forged, TokenType::Access),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -171,8 +196,14 @@ mod tests {
         let t = tokens(KEY);
         let refresh = token(&t, TokenType::Refresh, now());
         let access = token(&t, TokenType::Access, now());
-        assert_eq!(t.verify(&refresh, TokenType::Access), Err(TokenError::Invalid));
-        assert_eq!(t.verify(&access, TokenType::Refresh), Err(TokenError::Invalid));
+        assert_eq!(
+            t.verify(&refresh, TokenType::Access),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            t.verify(&access, TokenType::Refresh),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -181,8 +212,16 @@ mod tests {
         let signed = token(&t, TokenType::Access, now());
         let payload = signed.split('.').nth(1).expect("payload");
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        for bad in [format!("{header}.{payload}."), "garbage".to_string(), String::new()] {
-            assert_eq!(t.verify(&bad, TokenType::Access), Err(TokenError::Invalid), "{bad}");
+        for bad in [
+            format!("{header}.{payload}."),
+            "garbage".to_string(),
+            String::new(),
+        ] {
+            assert_eq!(
+                t.verify(&bad, TokenType::Access),
+                Err(TokenError::Invalid),
+                "{bad}"
+            );
         }
     }
 
@@ -191,8 +230,12 @@ mod tests {
         let t = tokens(KEY);
         let signed = token(&t, TokenType::Access, now());
         let mut parts: Vec<String> = signed.split('.').map(str::to_string).collect();
-        let claims = String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).expect("b64")).expect("utf8");
+        let claims =
+            String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).expect("b64")).expect("utf8");
         parts[1] = URL_SAFE_NO_PAD.encode(claims.replace("\"user_id\":7", "\"user_id\":8"));
-        assert_eq!(t.verify(&parts.join("."), TokenType::Access), Err(TokenError::Invalid));
+        assert_eq!(
+            t.verify(&parts.join("."), TokenType::Access),
+            Err(TokenError::Invalid)
+        );
     }
 }

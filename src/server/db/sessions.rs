@@ -43,13 +43,15 @@ async fn insert_token(
     session_id: &str,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(token_hash)
-        .bind(session_id)
-        .bind(expires_at)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(token_hash)
+    .bind(session_id)
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
 }
 
 /// Uses the refresh token `old_hash` and stores `new_hash` as its successor, atomically: the
@@ -79,7 +81,10 @@ pub async fn rotate(
     if let Some((session_id, user_id)) = won {
         insert_token(&mut tx, new_hash, &session_id, new_expires_at).await?;
         tx.commit().await?;
-        return Ok(Rotation::Rotated { user_id, session_id });
+        return Ok(Rotation::Rotated {
+            user_id,
+            session_id,
+        });
     }
     tx.rollback().await?;
 
@@ -96,7 +101,10 @@ pub async fn rotate(
         Some((session_id, user_id, Some(used_at), expires_at, None))
             if expires_at > now && now - used_at <= grace_secs =>
         {
-            Rotation::AlreadyRotated { user_id, session_id }
+            Rotation::AlreadyRotated {
+                user_id,
+                session_id,
+            }
         }
         Some((session_id, _, Some(_), _, None)) => {
             // A rotated token came back after the grace window: someone kept a copy.
@@ -125,7 +133,12 @@ pub async fn revoke(db: &Db, session_id: &str, now: i64) -> Result<(), sqlx::Err
 ///
 /// # Errors
 /// The database error.
-pub async fn revoke_others(db: &Db, user_id: i64, keep: &str, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn revoke_others(
+    db: &Db,
+    user_id: i64,
+    keep: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
     sqlx::query(
         "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
     )

@@ -11,9 +11,20 @@ pub struct UserRow {
     pub password_hash: String,
     pub first_name: String,
     pub last_name: String,
-    pub is_active: bool,
+    #[sqlx(try_from = "i64")]
+    pub is_active: Active,
     pub date_joined: i64,
     pub last_login: Option<i64>,
+}
+
+/// Stored as 0/1: sqlx's Any driver has no boolean type that SQLite and PostgreSQL share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Active(pub bool);
+
+impl From<i64> for Active {
+    fn from(value: i64) -> Self {
+        Self(value != 0)
+    }
 }
 
 const COLUMNS: &str = "users.id, users.username, users.email, users.password_hash, \
@@ -49,7 +60,7 @@ pub async fn insert(
     .bind(fields.first_name)
     .bind(fields.last_name)
     .bind(password_hash)
-    .bind(true)
+    .bind(1_i64)
     .bind(now)
     .fetch_one(db)
     .await
@@ -129,7 +140,7 @@ pub async fn find_by_session(
     ))
     .bind(user_id)
     .bind(session_id)
-    .bind(true)
+    .bind(1_i64)
     .fetch_optional(db)
     .await
 }
@@ -162,7 +173,7 @@ pub async fn set_last_login(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Erro
 /// The database error.
 pub async fn set_active(db: &Db, id: i64, active: bool) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
-        .bind(active)
+        .bind(i64::from(active))
         .bind(id)
         .execute(db)
         .await

@@ -7,7 +7,10 @@ use crate::{
     error::{AppError, FieldError, FieldErrors},
     server::{
         auth::passwords,
-        db::{self, users::{UserFields, UserRow}},
+        db::{
+            self,
+            users::{UserFields, UserRow},
+        },
         now,
         state::AppState,
     },
@@ -60,23 +63,43 @@ fn parse_profile(input: &ProfileInput, errors: &mut FieldErrors) -> Option<Profi
     let email = errors.check("email", Email::parse(&input.email));
     let first_name = errors.check("first_name", parse_name(&input.first_name));
     let last_name = errors.check("last_name", parse_name(&input.last_name));
-    Some(Profile { username: username?, email: email?, first_name: first_name?, last_name: last_name? })
+    Some(Profile {
+        username: username?,
+        email: email?,
+        first_name: first_name?,
+        last_name: last_name?,
+    })
 }
 
-async fn check_unique(state: &AppState, profile: &Profile, except: Option<i64>, errors: &mut FieldErrors) -> Result<(), AppError> {
+async fn check_unique(
+    state: &AppState,
+    profile: &Profile,
+    except: Option<i64>,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
     let (username_key, email_key) = profile.fields();
-    let (username_taken, email_taken) = db::users::taken(&state.db, &username_key, &email_key, except).await?;
+    let (username_taken, email_taken) =
+        db::users::taken(&state.db, &username_key, &email_key, except).await?;
     if username_taken {
         errors.add("username", FieldError::new("That username is taken."));
     }
     if email_taken {
-        errors.add("email", FieldError::new("An account with that email already exists."));
+        errors.add(
+            "email",
+            FieldError::new("An account with that email already exists."),
+        );
     }
     Ok(())
 }
 
 /// A unique violation lost a race with another request: report it like the pre-check would.
-async fn taken_after_race(state: &AppState, profile: &Profile, except: Option<i64>, mut errors: FieldErrors, error: sqlx::Error) -> AppError {
+async fn taken_after_race(
+    state: &AppState,
+    profile: &Profile,
+    except: Option<i64>,
+    mut errors: FieldErrors,
+    error: sqlx::Error,
+) -> AppError {
     if !db::is_unique_violation(&error) {
         return error.into();
     }
@@ -93,10 +116,19 @@ async fn taken_after_race(state: &AppState, profile: &Profile, except: Option<i6
 /// [`AppError::Validation`] with every field problem (including a taken username or email);
 /// [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all)]
-pub async fn register(state: &AppState, input: &ProfileInput, password: &str) -> Result<UserRow, AppError> {
+pub async fn register(
+    state: &AppState,
+    input: &ProfileInput,
+    password: &str,
+) -> Result<UserRow, AppError> {
     let mut errors = FieldErrors::default();
     let profile = parse_profile(input, &mut errors);
-    let attributes = [input.username.as_str(), input.email.as_str(), input.first_name.as_str(), input.last_name.as_str()];
+    let attributes = [
+        input.username.as_str(),
+        input.email.as_str(),
+        input.first_name.as_str(),
+        input.last_name.as_str(),
+    ];
     let password = errors.check("password", Password::parse(password, &attributes));
     let (Some(profile), Some(password)) = (profile, password) else {
         return Err(AppError::Validation(errors));
@@ -125,7 +157,7 @@ pub async fn register(state: &AppState, input: &ProfileInput, password: &str) ->
                 password_hash: hash,
                 first_name: profile.first_name,
                 last_name: profile.last_name,
-                is_active: true,
+                is_active: db::users::Active(true),
                 date_joined: now,
                 last_login: None,
             })
@@ -139,7 +171,11 @@ pub async fn register(state: &AppState, input: &ProfileInput, password: &str) ->
 /// # Errors
 /// [`AppError::Validation`] for invalid or taken values; [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
-pub async fn update_profile(state: &AppState, user: &UserRow, input: &ProfileInput) -> Result<UserView, AppError> {
+pub async fn update_profile(
+    state: &AppState,
+    user: &UserRow,
+    input: &ProfileInput,
+) -> Result<UserView, AppError> {
     let mut errors = FieldErrors::default();
     let Some(profile) = parse_profile(input, &mut errors) else {
         return Err(AppError::Validation(errors));
@@ -173,14 +209,31 @@ pub async fn update_profile(state: &AppState, user: &UserRow, input: &ProfileInp
 /// [`AppError::Validation`] when the current password is wrong or the new one breaks the
 /// policy; [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
-pub async fn change_password(state: &AppState, user: &UserRow, session_id: &str, current: &str, new: &str) -> Result<u64, AppError> {
+pub async fn change_password(
+    state: &AppState,
+    user: &UserRow,
+    session_id: &str,
+    current: &str,
+    new: &str,
+) -> Result<u64, AppError> {
     let mut errors = FieldErrors::default();
-    let attributes = [user.username.as_str(), user.email.as_str(), user.first_name.as_str(), user.last_name.as_str()];
+    let attributes = [
+        user.username.as_str(),
+        user.email.as_str(),
+        user.first_name.as_str(),
+        user.last_name.as_str(),
+    ];
     let new = errors.check("new_password", Password::parse(new, &attributes));
     let current_ok = current.len() <= crate::domain::MAX_PASSWORD_BYTES
-        && state.passwords.verify(Some(&user.password_hash), SecretString::from(current)).await?;
+        && state
+            .passwords
+            .verify(Some(&user.password_hash), SecretString::from(current))
+            .await?;
     if !current_ok {
-        errors.add("current_password", FieldError::new("Your current password is not correct."));
+        errors.add(
+            "current_password",
+            FieldError::new("Your current password is not correct."),
+        );
     }
     let Some(new) = new.filter(|_| current_ok) else {
         return Err(AppError::Validation(errors));

@@ -37,16 +37,23 @@ pub enum Access {
 /// # Errors
 /// [`AppError::InvalidCredentials`] for any failed log-in; [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all)]
-pub async fn login(state: &AppState, login: &str, password: &str) -> Result<(UserRow, Issued), AppError> {
+pub async fn login(
+    state: &AppState,
+    login: &str,
+    password: &str,
+) -> Result<(UserRow, Issued), AppError> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::InvalidCredentials);
     }
     let user = db::users::find_by_login(&state.db, &login.trim().to_lowercase()).await?;
     let verified = state
         .passwords
-        .verify(user.as_ref().map(|u| u.password_hash.as_str()), SecretString::from(password))
+        .verify(
+            user.as_ref().map(|u| u.password_hash.as_str()),
+            SecretString::from(password),
+        )
         .await?;
-    let Some(user) = user.filter(|u| verified && u.is_active) else {
+    let Some(user) = user.filter(|u| verified && u.is_active.0) else {
         tracing::info!("log-in refused");
         return Err(AppError::InvalidCredentials);
     };
@@ -54,7 +61,13 @@ pub async fn login(state: &AppState, login: &str, password: &str) -> Result<(Use
     db::users::set_last_login(&state.db, user.id, now).await?;
     let issued = start(state, user.id).await?;
     tracing::info!(user_id = user.id, "logged in");
-    Ok((UserRow { last_login: Some(now), ..user }, issued))
+    Ok((
+        UserRow {
+            last_login: Some(now),
+            ..user
+        },
+        issued,
+    ))
 }
 
 /// Starts a new session for `user_id` with a fresh token pair.
@@ -66,8 +79,19 @@ pub async fn start(state: &AppState, user_id: i64) -> Result<Issued, AppError> {
     let session_id = random_id();
     let access = sign(state, TokenType::Access, user_id, &session_id, now)?;
     let refresh = sign(state, TokenType::Refresh, user_id, &session_id, now)?;
-    db::sessions::create(&state.db, &session_id, user_id, &refresh.claims.jti_hash(), refresh.claims.exp, now).await?;
-    Ok(Issued { access, refresh: Some(refresh) })
+    db::sessions::create(
+        &state.db,
+        &session_id,
+        user_id,
+        &refresh.claims.jti_hash(),
+        refresh.claims.exp,
+        now,
+    )
+    .await?;
+    Ok(Issued {
+        access,
+        refresh: Some(refresh),
+    })
 }
 
 /// Exchanges a refresh token for a new pair; the presented token is dead afterwards.
@@ -93,8 +117,14 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<(UserRow, 
     )
     .await?;
     let (user_id, session_id, refresh) = match rotation {
-        Rotation::Rotated { user_id, session_id } => (user_id, session_id, Some(successor)),
-        Rotation::AlreadyRotated { user_id, session_id } => (user_id, session_id, None),
+        Rotation::Rotated {
+            user_id,
+            session_id,
+        } => (user_id, session_id, Some(successor)),
+        Rotation::AlreadyRotated {
+            user_id,
+            session_id,
+        } => (user_id, session_id, None),
         Rotation::Refused => return Err(AppError::Unauthorized),
     };
     let user = db::users::find_by_session(&state.db, user_id, &session_id)
@@ -115,10 +145,12 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> Result<Access
         Err(TokenError::Expired) => return Ok(Access::Expired),
         Err(TokenError::Invalid) => return Ok(Access::Invalid),
     };
-    Ok(match db::users::find_by_session(&state.db, claims.user_id, &claims.sid).await? {
-        Some(user) => Access::Valid(user, claims),
-        None => Access::Invalid,
-    })
+    Ok(
+        match db::users::find_by_session(&state.db, claims.user_id, &claims.sid).await? {
+            Some(user) => Access::Valid(user, claims),
+            None => Access::Invalid,
+        },
+    )
 }
 
 /// Ends a session (log-out): its refresh token and access tokens stop working.
@@ -131,9 +163,18 @@ pub async fn logout(state: &AppState, session_id: &str) -> Result<(), AppError> 
     Ok(())
 }
 
-fn sign(state: &AppState, kind: TokenType, user_id: i64, session_id: &str, now: i64) -> Result<Signed, AppError> {
-    state.tokens.sign(kind, user_id, session_id, now).map_err(|e| {
-        tracing::error!(error = %e, "token signing failed");
-        AppError::Internal
-    })
+fn sign(
+    state: &AppState,
+    kind: TokenType,
+    user_id: i64,
+    session_id: &str,
+    now: i64,
+) -> Result<Signed, AppError> {
+    state
+        .tokens
+        .sign(kind, user_id, session_id, now)
+        .map_err(|e| {
+            tracing::error!(error = %e, "token signing failed");
+            AppError::Internal
+        })
 }

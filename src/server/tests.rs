@@ -1,0 +1,8 @@
+//! Integration tests: the real app on a random port with a fresh database, driven over HTTP,
+//! on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod security;
+mod sessions;

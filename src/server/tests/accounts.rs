@@ -1,0 +1,359 @@
+//! Sign-up, log-in, profile and password, over HTTP.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::helpers::{Backend, PASSWORD, location, on_both_backends, spawn_app};
+use crate::server::db;
+
+async fn error_fields(response: reqwest::Response) -> Value {
+    let body: Value = response.json().await.expect("JSON error");
+    body["Validation"]["errors"].clone()
+}
+
+async fn signing_up_creates_the_account_and_signs_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.signup("Ada@Example.com", "ada", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(location(&response).as_deref(), Some("/profile"));
+
+    let profile = app.get("/profile").await;
+    assert_eq!(
+        profile.status(),
+        StatusCode::OK,
+        "signed in straight after sign-up"
+    );
+    let html = profile.text().await.expect("html");
+    assert!(
+        html.contains("Ada@example.com"),
+        "the profile shows the email, domain lower-cased"
+    );
+
+    let me: Value = app
+        .post_form("/api/me", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["user"]["username"], "ada");
+    assert_eq!(me["user"]["first_name"], "");
+}
+
+async fn invalid_sign_ups_get_an_error_per_field_and_keep_what_was_typed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.signup("not-an-email", "bad name", "1234567890").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.expect("json");
+    let errors = &body["Validation"]["errors"];
+    assert!(
+        errors["email"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("valid email")),
+        "{body}"
+    );
+    assert!(
+        errors["username"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("letters")),
+        "{body}"
+    );
+    assert!(
+        errors["password"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("numeric")),
+        "{body}"
+    );
+    let values = &body["Validation"]["values"];
+    assert_eq!(values["email"], "not-an-email");
+    assert_eq!(values["username"], "bad name");
+    assert!(
+        values.get("password").is_none(),
+        "the password is never echoed"
+    );
+}
+
+async fn email_and_username_are_unique_ignoring_case(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("ada").await;
+    let (other, _) = super::helpers::browser();
+    let again = other
+        .post(app.url("/api/signup"))
+        .form(&[
+            ("email", "ADA@example.com"),
+            ("username", "ADA"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    let errors = error_fields(again).await;
+    assert!(
+        errors["email"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("already exists")),
+        "{errors}"
+    );
+    assert!(
+        errors["username"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("taken")),
+        "{errors}"
+    );
+}
+
+async fn concurrent_sign_ups_with_one_email_create_one_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let attempts = (0..6).map(|i| {
+        let (client, _) = super::helpers::browser();
+        let url = app.url("/api/signup");
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("email", "race@example.com"),
+                    ("username", &format!("racer{i}")),
+                    ("password", PASSWORD),
+                ])
+                .send()
+                .await
+                .expect("POST")
+                .status()
+        }
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(count, 1);
+}
+
+async fn logging_in_works_with_email_or_username(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("grace").await;
+    for login in ["grace", "GRACE@example.com", "Grace"] {
+        let (client, _) = super::helpers::browser();
+        let response = client
+            .post(app.url("/api/login"))
+            .form(&[("login", login), ("password", PASSWORD)])
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), StatusCode::OK, "log-in as {login}");
+        assert_eq!(location(&response).as_deref(), Some("/profile"));
+    }
+}
+
+async fn failed_log_ins_get_one_answer_whatever_the_reason(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("linus").await;
+    app.signed_up("inactive").await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'inactive'")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("id");
+    db::users::set_active(&app.state.db, id, false)
+        .await
+        .expect("deactivate");
+
+    let mut bodies = Vec::new();
+    for (login, password, why) in [
+        ("linus", "wrong password!", "wrong password"),
+        ("nobody", PASSWORD, "unknown user"),
+        ("inactive", PASSWORD, "inactive account"),
+    ] {
+        let (client, _) = super::helpers::browser();
+        let response = client
+            .post(app.url("/api/login"))
+            .form(&[("login", login), ("password", password)])
+            .send()
+            .await
+            .expect("POST");
+        assert!(
+            super::helpers::set_cookies(&response).is_empty(),
+            "{why}: no cookies"
+        );
+        bodies.push((response.status(), response.text().await.expect("body")));
+    }
+    assert_eq!(bodies[0].0, StatusCode::UNAUTHORIZED);
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "{bodies:?}");
+    assert!(bodies[0].1.contains("InvalidCredentials"), "{bodies:?}");
+}
+
+async fn login_sends_to_next_only_within_the_site(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("margaret").await;
+    for (next, expected) in [
+        ("/profile?tab=2", "/profile?tab=2"),
+        ("//evil.example", "/profile"),
+        ("https://evil.example/", "/profile"),
+    ] {
+        let (client, _) = super::helpers::browser();
+        let response = client
+            .post(app.url("/api/login"))
+            .form(&[
+                ("login", "margaret"),
+                ("password", PASSWORD),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(
+            location(&response).as_deref(),
+            Some(expected),
+            "next={next}"
+        );
+    }
+}
+
+async fn the_profile_form_saves_and_validates(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("alan").await;
+    app.signed_up("taken").await;
+    // `taken` signed up last in this client; log in as alan again.
+    assert_eq!(app.login("alan", PASSWORD).await.status(), StatusCode::OK);
+
+    let saved = app
+        .post_form(
+            "/api/profile",
+            &[
+                ("username", "alan.t"),
+                ("email", "Alan@Turing.org"),
+                ("first_name", "Alan"),
+                ("last_name", "<b>Turing</b>"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let me: Value = app
+        .post_form("/api/me", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["user"]["username"], "alan.t");
+    assert_eq!(me["user"]["email"], "Alan@turing.org");
+    assert_eq!(me["user"]["last_name"], "<b>Turing</b>");
+    let html = app.get("/profile").await.text().await.expect("html");
+    assert!(
+        html.contains("&lt;b&gt;Turing&lt;/b&gt;"),
+        "names render as text"
+    );
+    assert!(!html.contains("<b>Turing</b>"));
+
+    let clash = app
+        .post_form(
+            "/api/profile",
+            &[
+                ("username", "TAKEN"),
+                ("email", "alan@turing.org"),
+                ("first_name", ""),
+                ("last_name", ""),
+            ],
+        )
+        .await;
+    let errors = error_fields(clash).await;
+    assert!(
+        errors["username"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("taken")),
+        "{errors}"
+    );
+    assert!(
+        errors.get("email").is_none(),
+        "keeping one's own email is fine: {errors}"
+    );
+}
+
+async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("barbara").await;
+    let (laptop, laptop_jar) = super::helpers::browser();
+    let response = laptop
+        .post(app.url("/api/login"))
+        .form(&[("login", "barbara"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let wrong = app
+        .post_form(
+            "/api/password",
+            &[
+                ("current_password", "not it at all"),
+                ("new_password", "a new passphrase"),
+            ],
+        )
+        .await;
+    let errors = error_fields(wrong).await;
+    assert!(errors["current_password"][0].is_string(), "{errors}");
+
+    let changed = app
+        .post_form(
+            "/api/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/profile").await.status(),
+        StatusCode::OK,
+        "this session goes on"
+    );
+
+    let laptop_profile = laptop.get(app.url("/profile")).send().await.expect("GET");
+    assert_eq!(
+        laptop_profile.status(),
+        StatusCode::SEE_OTHER,
+        "the other session ended at once"
+    );
+    assert_eq!(
+        location(&laptop_profile).as_deref(),
+        Some("/login?next=%2Fprofile&reason=expired")
+    );
+    drop(laptop_jar);
+
+    let (fresh, _) = super::helpers::browser();
+    let old = fresh
+        .post(app.url("/api/login"))
+        .form(&[("login", "barbara"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        old.text()
+            .await
+            .expect("body")
+            .contains("InvalidCredentials")
+    );
+    let new = fresh
+        .post(app.url("/api/login"))
+        .form(&[("login", "barbara"), ("password", "a new passphrase")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(new.status(), StatusCode::OK);
+}
+
+on_both_backends!(
+    signing_up_creates_the_account_and_signs_in,
+    invalid_sign_ups_get_an_error_per_field_and_keep_what_was_typed,
+    email_and_username_are_unique_ignoring_case,
+    concurrent_sign_ups_with_one_email_create_one_account,
+    logging_in_works_with_email_or_username,
+    failed_log_ins_get_one_answer_whatever_the_reason,
+    login_sends_to_next_only_within_the_site,
+    the_profile_form_saves_and_validates,
+    changing_the_password_ends_the_other_sessions,
+);

@@ -1,0 +1,291 @@
+//! `spawn_app()`: a real server per test, its own port and database, a cookie-aware client
+//! with redirects off.
+
+use std::{collections::HashMap, sync::Arc};
+
+use reqwest::{Response, StatusCode, cookie::CookieStore, header};
+use secrecy::ExposeSecret;
+
+use crate::server::{
+    auth::tokens::TokenType, config::Settings, now, startup::Application, state::AppState,
+};
+
+/// The origin the test client claims; the app is configured to allow it.
+pub const ORIGIN: &str = "http://app.test";
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Backend)` as two tests: `name::sqlite` and `name::postgres`.
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$test(super::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$test(super::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_backends;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+    postgres_db: Option<String>,
+}
+
+fn admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Starts the app with extra environment-style settings layered over the test defaults.
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    crate::server::telemetry::init();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, postgres_db) = match backend {
+        Backend::Sqlite => (format!("sqlite://{}/test.db", dir.path().display()), None),
+        Backend::Postgres => {
+            let name = format!(
+                "latchkey_test_{}",
+                crate::server::auth::tokens::random_id()
+                    .to_lowercase()
+                    .replace('-', "_")
+            );
+            let admin = sqlx::PgPool::connect(&admin_url())
+                .await
+                .expect("PostgreSQL reachable (see README: TEST_POSTGRES_URL)");
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&admin)
+                .await
+                .expect("create test database");
+            admin.close().await;
+            let base = admin_url();
+            let url = format!(
+                "{}/{name}",
+                base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b)
+            );
+            (url, Some(name))
+        }
+    };
+    let mut vars: HashMap<String, String> = [
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+        ("JWT_SECRET", "test-secret-test-secret-test-secret!"),
+        ("ALLOWED_ORIGINS", ORIGIN),
+        ("LEPTOS_SITE_ROOT", "target/site"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    vars.insert("DATABASE_URL".into(), database_url);
+    vars.insert("DATA_DIR".into(), dir.path().display().to_string());
+    for (k, v) in extra {
+        vars.insert((*k).to_string(), (*v).to_string());
+    }
+    let settings =
+        Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid");
+    let app = Application::build(settings).await.expect("app builds");
+    let address = format!("http://{}", app.address());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+
+    let (client, jar) = browser();
+    TestApp {
+        address,
+        client,
+        jar,
+        state,
+        _dir: dir,
+        postgres_db,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(name) = self.postgres_db.take() {
+            // Dropping needs async I/O; do it on a thread of its own so Drop can wait.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    if let Ok(admin) = sqlx::PgPool::connect(&admin_url()).await {
+                        let _ = sqlx::query(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .execute(&admin)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// A server function call as the hydrated page makes it (form-encoded, JSON answer).
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// The same call as a browser without JavaScript makes it: it accepts HTML and says where
+    /// the form was.
+    pub async fn post_form_without_js(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        page: &str,
+    ) -> Response {
+        self.client
+            .post(self.url(path))
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::REFERER, format!("{ORIGIN}{page}"))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn signup(&self, email: &str, username: &str, password: &str) -> Response {
+        self.post_form(
+            "/api/signup",
+            &[
+                ("email", email),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Response {
+        self.post_form("/api/login", &[("login", login), ("password", password)])
+            .await
+    }
+
+    /// Signs up `name` (email `name@example.com`) and keeps the session cookies.
+    pub async fn signed_up(&self, name: &str) {
+        let response = self
+            .signup(&format!("{name}@example.com"), name, PASSWORD)
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "sign-up failed: {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+
+    /// The value of a cookie the client holds.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.address.parse().expect("url");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_string))
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        let url = self.address.parse().expect("url");
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+    }
+
+    /// Replaces the access cookie with one for the same session that expired a minute ago.
+    pub fn expire_access_token(&self) {
+        let name = self.state.cookies.access_name();
+        let current = self.cookie(name).expect("an access cookie");
+        let claims = self
+            .state
+            .tokens
+            .verify(&current, TokenType::Access)
+            .expect("valid access token");
+        let ttl = i64::try_from(self.state.tokens.access_ttl.as_secs()).expect("ttl");
+        let expired = self
+            .state
+            .tokens
+            .sign(
+                TokenType::Access,
+                claims.user_id,
+                &claims.sid,
+                now() - ttl - 60,
+            )
+            .expect("sign");
+        self.set_cookie(name, expired.token.expose_secret());
+    }
+}
+
+/// A cookie-aware client that sends the allowed Origin and does not follow redirects: one
+/// browser.
+pub fn browser() -> (reqwest::Client, Arc<reqwest::cookie::Jar>) {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let mut headers = header::HeaderMap::new();
+    headers.insert(header::ORIGIN, header::HeaderValue::from_static(ORIGIN));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar.clone())
+        .default_headers(headers)
+        .build()
+        .expect("client");
+    (client, jar)
+}
+
+/// Every `Set-Cookie` header of a response.
+pub fn set_cookies(response: &Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect()
+}
+
+/// The `Set-Cookie` header for `name`, if the response sets it.
+pub fn set_cookie_for(response: &Response, name: &str) -> Option<String> {
+    set_cookies(response)
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+pub fn location(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}

@@ -1,0 +1,186 @@
+//! Cross-site refusal, what never reaches the page, forms without JavaScript, probes.
+
+use reqwest::{StatusCode, header};
+
+use super::helpers::{Backend, ORIGIN, PASSWORD, browser, location, on_both_backends, spawn_app};
+
+async fn cross_site_posts_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("ada").await;
+    let cases: [(&str, Option<(header::HeaderName, &str)>); 4] = [
+        ("foreign Origin", Some((header::ORIGIN, "http://evil.test"))),
+        ("opaque Origin", Some((header::ORIGIN, "null"))),
+        (
+            "foreign Referer",
+            Some((header::REFERER, "http://evil.test/form")),
+        ),
+        ("neither, with session cookies", None),
+    ];
+    for (why, header) in cases {
+        // A client without the default Origin, carrying the victim's cookies.
+        let jar = app.jar.clone();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar)
+            .build()
+            .expect("client");
+        let mut request = client.post(app.url("/api/profile")).form(&[
+            ("username", "pwned"),
+            ("email", "evil@evil.test"),
+            ("first_name", ""),
+            ("last_name", ""),
+        ]);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.expect("POST");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{why}");
+    }
+    let me: serde_json::Value = app
+        .post_form("/api/me", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["user"]["username"], "ada", "nothing changed");
+
+    let same_site_referer = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(app.jar.clone())
+        .build()
+        .expect("client")
+        .post(app.url("/api/me"))
+        .header(header::REFERER, format!("{ORIGIN}/profile"))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(
+        same_site_referer.status(),
+        StatusCode::OK,
+        "a same-site Referer is enough"
+    );
+}
+
+async fn login_csrf_is_refused_too(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("attacker").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let response = client
+        .post(app.url("/api/login"))
+        .header(header::ORIGIN, "http://evil.test")
+        .form(&[("login", "attacker"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+async fn no_token_appears_in_the_html(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("ada").await;
+    let access = app.cookie("latchkey_access").expect("access");
+    let refresh = app.cookie("latchkey_refresh").expect("refresh");
+    for path in ["/", "/profile"] {
+        let html = app.get(path).await.text().await.expect("html");
+        assert!(
+            !html.contains(&access) && !html.contains(&refresh),
+            "{path} leaks a token"
+        );
+        assert!(
+            !html.contains("eyJ"),
+            "{path} contains something JWT-shaped"
+        );
+    }
+}
+
+async fn forms_work_without_javascript(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // A failed sign-up goes back to the form, carrying the errors and what was typed.
+    let failed = app
+        .post_form_without_js(
+            "/api/signup",
+            &[
+                ("email", "ada@example.com"),
+                ("username", "ada"),
+                ("password", "short"),
+            ],
+            "/signup",
+        )
+        .await;
+    assert_eq!(failed.status(), StatusCode::FOUND);
+    let back = location(&failed).expect("Location");
+    assert!(
+        back.starts_with(&format!("{ORIGIN}/signup?")) && back.contains("__err="),
+        "{back}"
+    );
+    let path = back.trim_start_matches(ORIGIN);
+    let form = app.get(path).await.text().await.expect("html");
+    assert!(form.contains("too short"), "the error is on the page");
+    assert!(
+        form.contains("value=\"ada@example.com\""),
+        "the email is kept"
+    );
+    assert!(!form.contains("value=\"short\""), "the password is not");
+
+    let created = app
+        .post_form_without_js(
+            "/api/signup",
+            &[
+                ("email", "ada@example.com"),
+                ("username", "ada"),
+                ("password", PASSWORD),
+            ],
+            "/signup",
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::FOUND);
+    assert_eq!(location(&created).as_deref(), Some("/profile"));
+
+    let (other, _) = browser();
+    let logged_in = other
+        .post(app.url("/api/login"))
+        .header(header::ACCEPT, "text/html")
+        .header(header::REFERER, format!("{ORIGIN}/login?next=%2Fprofile"))
+        .form(&[
+            ("login", "ada"),
+            ("password", PASSWORD),
+            ("next", "/profile"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(logged_in.status(), StatusCode::FOUND);
+    assert_eq!(location(&logged_in).as_deref(), Some("/profile"));
+}
+
+async fn health_and_readiness_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    app.state.db.close().await;
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no database, not ready"
+    );
+}
+
+async fn unknown_pages_are_404(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(
+        app.get("/no/such/page").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+on_both_backends!(
+    cross_site_posts_are_refused,
+    login_csrf_is_refused_too,
+    no_token_appears_in_the_html,
+    forms_work_without_javascript,
+    health_and_readiness_answer,
+    unknown_pages_are_404,
+);
