@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
@@ -21,6 +22,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -43,11 +45,14 @@ pub fn App() -> impl IntoView {
                 <a class="skip-link" href="#main">"Skip to content"</a>
                 <Nav/>
                 <main id="main">
+                    // Async: the whole page is rendered before it is sent, so it reads complete
+                    // without JavaScript (out-of-order streaming needs a script to place the
+                    // resolved parts) and the head holds the right title.
                     <Routes fallback=NotFound>
-                        <Route path=path!("/") view=Home/>
-                        <Route path=path!("/signup") view=Signup/>
-                        <Route path=path!("/login") view=Login/>
-                        <Route path=path!("/profile") view=Profile/>
+                        <Route path=path!("/") ssr=SsrMode::Async view=Home/>
+                        <Route path=path!("/signup") ssr=SsrMode::Async view=Signup/>
+                        <Route path=path!("/login") ssr=SsrMode::Async view=Login/>
+                        <Route path=path!("/profile") ssr=SsrMode::Async view=Profile/>
                     </Routes>
                 </main>
             </SessionProvider>

@@ -1,0 +1,57 @@
+import { expect, test } from "@playwright/test";
+import { LoginPage, ProfilePage, SignupPage, uniqueUser } from "./fixtures/pages";
+
+test("sign up, edit the profile, log out and log back in", async ({ page }) => {
+  const user = uniqueUser("journey");
+  const signup = new SignupPage(page);
+  const profile = new ProfilePage(page);
+  const login = new LoginPage(page);
+
+  await signup.goto();
+  await signup.signUp(user);
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(profile.heading).toBeVisible();
+  await expect(profile.detail("email")).toHaveText(user.email);
+  expect(await page.evaluate(() => document.cookie)).toBe("");
+
+  await profile.edit({ "First name": "Ada", "Last name": "Lovelace" });
+  await expect(page.getByText("Profile saved.")).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel("First name")).toHaveValue("Ada");
+  await expect(page.getByLabel("Last name")).toHaveValue("Lovelace");
+
+  await profile.logOut();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto("/profile");
+  await expect(page).toHaveURL(/\/login\?next=%2Fprofile$/);
+
+  await login.logIn(user.username, user.password);
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(profile.detail("username")).toHaveText(user.username);
+});
+
+test("a wrong password gets one message that does not say whether the account exists", async ({ page }) => {
+  const user = uniqueUser("wrongpw");
+  await new SignupPage(page).goto();
+  await new SignupPage(page).signUp(user);
+  await expect(page).toHaveURL(/\/profile$/);
+  await new ProfilePage(page).logOut();
+  await expect(page).toHaveURL(/\/login$/);
+
+  const login = new LoginPage(page);
+  await login.logIn(user.username, "not the password");
+  await expect(login.alert).toHaveText("Invalid email/username or password.");
+  await login.logIn("nobody-by-that-name", "not the password");
+  await expect(login.alert).toHaveText("Invalid email/username or password.");
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test("sign-up errors appear next to their fields and keep what was typed", async ({ page }) => {
+  const signup = new SignupPage(page);
+  await signup.goto();
+  await signup.signUp({ username: "bad name", email: "not-an-email", password: "12345678" });
+  await expect(page.getByText("Enter a valid email address")).toBeVisible();
+  await expect(page.getByLabel("Email")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByLabel("Username")).toHaveValue("bad name");
+  await expect(page.getByText("This password is entirely numeric.")).toBeVisible();
+});

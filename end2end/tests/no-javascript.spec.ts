@@ -1,0 +1,35 @@
+import { expect, test } from "@playwright/test";
+import { LoginPage, ProfilePage, SignupPage, uniqueUser } from "./fixtures/pages";
+
+test.use({ javaScriptEnabled: false });
+
+test("sign-up works without JavaScript, errors included", async ({ page }) => {
+  const user = uniqueUser("nojs");
+  const signup = new SignupPage(page);
+  await signup.goto();
+  await signup.signUp({ ...user, password: "short" });
+  await expect(page).toHaveURL(/\/signup/);
+  await expect(page.getByText("This password is too short")).toBeVisible();
+  await expect(page.getByLabel("Email")).toHaveValue(user.email);
+  await expect(page.getByLabel("Password", { exact: true })).toHaveValue("");
+
+  await signup.signUp(user);
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(new ProfilePage(page).detail("email")).toHaveText(user.email);
+});
+
+test("log-out and log-in work without JavaScript", async ({ page }) => {
+  const user = uniqueUser("nojslogin");
+  await new SignupPage(page).goto();
+  await new SignupPage(page).signUp(user);
+  await expect(page).toHaveURL(/\/profile$/);
+
+  await new ProfilePage(page).logOut();
+  await expect(page).toHaveURL(/\/login$/);
+
+  const login = new LoginPage(page);
+  await login.logIn(user.email, "wrong password!");
+  await expect(login.alert).toHaveText("Invalid email/username or password.");
+  await login.logIn(user.email, user.password);
+  await expect(page).toHaveURL(/\/profile$/);
+});

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Builds latchkey (release) and serves it at http://127.0.0.1:3000 with SQLite under data/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+exec cargo leptos serve --release

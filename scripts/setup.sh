@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what building and testing latchkey needs, skipping whatever is already there.
+# Sourced by scripts/run.sh and scripts/test.sh; safe to run on its own any number of times.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CARGO_LEPTOS_VERSION="0.3.10"
+
+say() { printf '==> %s\n' "$*"; }
+
+# The browser build's target.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# cargo-leptos, pinned: 0.3.10 is the newest whose lock file builds on this Rust.
+if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes ~15 minutes the first time)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+fi
+
+# The wasm-bindgen CLI must be exactly the wasm-bindgen crate version in Cargo.lock;
+# cargo-leptos would otherwise try to download one, which cannot work offline.
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Not --locked: its lock file names a crate this registry lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# Node packages: Playwright for end2end/, and binaryen's wasm-opt for release builds
+# (Debian's binaryen is too old: its output fails to hydrate).
+if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ] \
+   || [ "$ROOT/end2end/package-lock.json" -nt "$ROOT/end2end/node_modules/.package-lock.json" ]; then
+  say "installing end2end npm packages"
+  (cd "$ROOT/end2end" && npm ci --no-audit --no-fund)
+fi
+export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
+
+# Debian's Chromium for the browser tests (Playwright's own download cannot work here).
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing Debian's chromium"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi

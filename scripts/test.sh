@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every check and test latchkey has: format, lints (server and browser builds), the
+# release build, unit + integration tests on SQLite and PostgreSQL, and Playwright in Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+
+# The integration tests need PostgreSQL (TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres).
+if [ -z "${TEST_POSTGRES_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  step "starting the local PostgreSQL cluster"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+fi
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint: server build"
+cargo clippy --features ssr --all-targets -- -D warnings
+step "lint: browser build"
+cargo clippy --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+step "release build (server + WASM)"
+cargo leptos build --release
+
+step "unit and integration tests (SQLite and PostgreSQL)"
+cargo test --release --features ssr
+
+step "end-to-end tests (Playwright, Chromium, release build)"
+(cd end2end && npx playwright test)
+
+step "all checks passed in $((SECONDS - started)) s"
