@@ -6,11 +6,11 @@ async fn main() -> std::process::ExitCode {
     use latchkey::server::{config::Settings, startup::Application, telemetry};
     use std::process::ExitCode;
 
-    if let Err(e) = dotenvy::dotenv() {
-        if !e.not_found() {
-            eprintln!("configuration error: .env: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("configuration error: .env: {e}");
+        return ExitCode::from(2);
     }
     telemetry::init();
     let settings = match Settings::from_env() {

@@ -33,13 +33,22 @@ fn bad_configuration_exits_non_zero_with_one_line_naming_the_variable() {
         ("DATABASE_URL", "mysql://localhost/db"),
     ];
     for (var, value) in cases {
-        let output = server(dir.path()).env(var, value).output().expect("run the server");
+        let output = server(dir.path())
+            .env(var, value)
+            .output()
+            .expect("run the server");
         assert_eq!(output.status.code(), Some(2), "{var}={value}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{var}: {stderr}");
-        assert!(lines[0].starts_with(&format!("configuration error: {var}: ")), "{stderr}");
-        assert!(!stderr.contains(value) || var != "JWT_SECRET", "the secret is not echoed");
+        assert!(
+            lines[0].starts_with(&format!("configuration error: {var}: ")),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains(value) || var != "JWT_SECRET",
+            "the secret is not echoed"
+        );
     }
 }
 
@@ -53,7 +62,10 @@ fn an_unreachable_database_is_a_clear_startup_error() {
         .expect("run the server");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("startup error: cannot connect to the database"), "{stderr}");
+    assert!(
+        stderr.contains("startup error: cannot connect to the database"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -72,13 +84,25 @@ fn without_jwt_secret_a_private_secret_file_is_made_and_sigterm_stops_cleanly() 
     }
     assert!(log.contains("JWT_SECRET is not set"), "{log}");
     let secret = dir.path().join("jwt_secret");
-    let mode = std::fs::metadata(&secret).expect("secret file").permissions().mode();
+    let mode = std::fs::metadata(&secret)
+        .expect("secret file")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     assert_eq!(std::fs::read_to_string(&secret).expect("secret").len(), 64);
-    assert!(!log.contains(&std::fs::read_to_string(&secret).expect("secret")), "the secret is not logged");
-    assert!(dir.path().join("latchkey.db").exists(), "the SQLite file was created");
+    assert!(
+        !log.contains(&std::fs::read_to_string(&secret).expect("secret")),
+        "the secret is not logged"
+    );
+    assert!(
+        dir.path().join("latchkey.db").exists(),
+        "the SQLite file was created"
+    );
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
     let exit = child.wait().expect("wait");
     assert_eq!(exit.code(), Some(0), "graceful shutdown exits 0");

@@ -94,10 +94,10 @@ fn PasswordForm() -> impl IntoView {
     // Clear the password inputs after a successful change.
     let form = NodeRef::<leptos::html::Form>::new();
     Effect::new(move |_| {
-        if matches!(changed.get(), Some(Ok(()))) {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
+        if matches!(changed.get(), Some(Ok(())))
+            && let Some(form) = form.get()
+        {
+            form.reset();
         }
     });
     view! {

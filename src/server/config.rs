@@ -84,15 +84,15 @@ impl Settings {
         }
 
         let jwt_secret = get("JWT_SECRET").map(SecretString::from);
-        if let Some(secret) = &jwt_secret {
-            if secret.expose_secret().len() < MIN_SECRET_BYTES {
-                return Err(bad(
-                    "JWT_SECRET",
-                    format!(
-                        "must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave it unset to have one generated"
-                    ),
-                ));
-            }
+        if let Some(secret) = &jwt_secret
+            && secret.expose_secret().len() < MIN_SECRET_BYTES
+        {
+            return Err(bad(
+                "JWT_SECRET",
+                format!(
+                    "must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave it unset to have one generated"
+                ),
+            ));
         }
 
         let access_ttl = seconds(&get, "ACCESS_TOKEN_TTL", 300)?;

@@ -22,7 +22,7 @@ pub async fn require_same_origin(
         return next.run(req).await;
     }
     let allowed = match source_origin(req.headers()) {
-        Some(origin) => state.settings.allowed_origins.iter().any(|o| *o == origin),
+        Some(origin) => state.settings.allowed_origins.contains(&origin),
         None => !state.cookies.present(req.headers()),
     };
     if allowed {

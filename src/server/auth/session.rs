@@ -71,7 +71,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
         match sessions::authenticate(&state, &access).await {
             Ok(Access::Valid(user, claims)) => {
                 session.identity = Some(Identity {
-                    user,
+                    user: *user,
                     session_id: claims.sid,
                     access_expires_at: claims.exp,
                 });

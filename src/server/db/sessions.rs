@@ -88,7 +88,7 @@ pub async fn rotate(
     }
     tx.rollback().await?;
 
-    let seen: Option<(String, i64, Option<i64>, i64, Option<i64>)> = sqlx::query_as(
+    let seen: Option<SeenToken> = sqlx::query_as(
         "SELECT refresh_tokens.session_id, sessions.user_id, refresh_tokens.used_at, \
          refresh_tokens.expires_at, sessions.revoked_at \
          FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id \
@@ -97,23 +97,37 @@ pub async fn rotate(
     .bind(old_hash)
     .fetch_optional(db)
     .await?;
-    Ok(match seen {
-        Some((session_id, user_id, Some(used_at), expires_at, None))
-            if expires_at > now && now - used_at <= grace_secs =>
-        {
+    let Some(seen) = seen.filter(|s| s.revoked_at.is_none()) else {
+        return Ok(Rotation::Refused);
+    };
+    Ok(match seen.used_at {
+        Some(used_at) if seen.expires_at > now && now - used_at <= grace_secs => {
             Rotation::AlreadyRotated {
-                user_id,
-                session_id,
+                user_id: seen.user_id,
+                session_id: seen.session_id,
             }
         }
-        Some((session_id, _, Some(_), _, None)) => {
+        Some(_) => {
             // A rotated token came back after the grace window: someone kept a copy.
-            tracing::warn!(session_id = %session_id, "refresh token reused; session revoked");
-            revoke(db, &session_id, now).await?;
+            tracing::warn!(
+                user_id = seen.user_id,
+                "refresh token reused; session revoked"
+            );
+            revoke(db, &seen.session_id, now).await?;
             Rotation::Refused
         }
-        _ => Rotation::Refused,
+        None => Rotation::Refused,
     })
+}
+
+/// A refresh token that lost the conditional update, and why.
+#[derive(sqlx::FromRow)]
+struct SeenToken {
+    session_id: String,
+    user_id: i64,
+    used_at: Option<i64>,
+    expires_at: i64,
+    revoked_at: Option<i64>,
 }
 
 /// Ends one session: its access tokens stop passing and its refresh tokens stop working.

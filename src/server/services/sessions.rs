@@ -26,7 +26,7 @@ pub struct Issued {
 
 /// What an access token turned out to be.
 pub enum Access {
-    Valid(UserRow, Claims),
+    Valid(Box<UserRow>, Claims),
     Expired,
     Invalid,
 }
@@ -147,7 +147,7 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> Result<Access
     };
     Ok(
         match db::users::find_by_session(&state.db, claims.user_id, &claims.sid).await? {
-            Some(user) => Access::Valid(user, claims),
+            Some(user) => Access::Valid(Box::new(user), claims),
             None => Access::Invalid,
         },
     )

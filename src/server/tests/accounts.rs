@@ -103,24 +103,27 @@ async fn email_and_username_are_unique_ignoring_case(backend: Backend) {
 
 async fn concurrent_sign_ups_with_one_email_create_one_account(backend: Backend) {
     let app = spawn_app(backend).await;
-    let attempts = (0..6).map(|i| {
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..6 {
         let (client, _) = super::helpers::browser();
         let url = app.url("/api/signup");
-        async move {
+        attempts.spawn(async move {
+            let username = format!("racer{i}");
+            let form = [
+                ("email", "race@example.com"),
+                ("username", username.as_str()),
+                ("password", PASSWORD),
+            ];
             client
                 .post(url)
-                .form(&[
-                    ("email", "race@example.com"),
-                    ("username", &format!("racer{i}")),
-                    ("password", PASSWORD),
-                ])
+                .form(&form)
                 .send()
                 .await
                 .expect("POST")
                 .status()
-        }
-    });
-    let statuses: Vec<StatusCode> = futures::future::join_all(attempts).await;
+        });
+    }
+    let statuses = attempts.join_all().await;
     assert_eq!(
         statuses.iter().filter(|s| **s == StatusCode::OK).count(),
         1,

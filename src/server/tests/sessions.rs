@@ -90,8 +90,11 @@ async fn parallel_calls_with_one_expired_token_all_succeed(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signed_up("ada").await;
     app.expire_access_token();
-    let calls = (0..5).map(|_| app.client.post(app.url("/api/me")).send());
-    for response in futures::future::join_all(calls).await {
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..5 {
+        calls.spawn(app.client.post(app.url("/api/me")).send());
+    }
+    for response in calls.join_all().await {
         let response = response.expect("request");
         assert_eq!(response.status(), StatusCode::OK);
         let me: Value = response.json().await.expect("json");
