@@ -30,7 +30,7 @@ export LEPTOS_OUTPUT_NAME=latchkey LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_
   LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=false
 
 step "unit and integration tests (SQLite and PostgreSQL)"
-cargo test --release --features ssr
+cargo test --release --features ssr --lib --test cli
 
 # Built last, so the end-to-end tests run the binary and WASM cargo-leptos produced.
 step "release build (server + WASM)"
