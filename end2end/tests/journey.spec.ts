@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { LoginPage, ProfilePage, SignupPage, uniqueUser } from "./fixtures/pages";
+import { LoginPage, ProfilePage, SignupPage, signedUpThenLoggedOut, uniqueUser } from "./fixtures/pages";
 
 test("sign up, edit the profile, log out and log back in", async ({ page }) => {
   const user = uniqueUser("journey");
@@ -32,11 +32,7 @@ test("sign up, edit the profile, log out and log back in", async ({ page }) => {
 
 test("a wrong password gets one message that does not say whether the account exists", async ({ page }) => {
   const user = uniqueUser("wrongpw");
-  await new SignupPage(page).goto();
-  await new SignupPage(page).signUp(user);
-  await expect(page).toHaveURL(/\/profile$/);
-  await new ProfilePage(page).logOut();
-  await expect(page).toHaveURL(/\/login$/);
+  await signedUpThenLoggedOut(page, user);
 
   const login = new LoginPage(page);
   await login.logIn(user.username, "not the password");

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { LoginPage, ProfilePage, SignupPage, uniqueUser } from "./fixtures/pages";
+import { LoginPage, ProfilePage, SignupPage, signedUpThenLoggedOut, uniqueUser } from "./fixtures/pages";
 
 test.use({ javaScriptEnabled: false });
 
@@ -20,12 +20,7 @@ test("sign-up works without JavaScript, errors included", async ({ page }) => {
 
 test("log-out and log-in work without JavaScript", async ({ page }) => {
   const user = uniqueUser("nojslogin");
-  await new SignupPage(page).goto();
-  await new SignupPage(page).signUp(user);
-  await expect(page).toHaveURL(/\/profile$/);
-
-  await new ProfilePage(page).logOut();
-  await expect(page).toHaveURL(/\/login$/);
+  await signedUpThenLoggedOut(page, user);
 
   const login = new LoginPage(page);
   await login.logIn(user.email, "wrong password!");

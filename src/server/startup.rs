@@ -7,6 +7,7 @@ use axum::{
     extract::State,
     http::StatusCode,
     middleware::{from_fn, from_fn_with_state},
+    response::IntoResponse,
     routing::get,
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
@@ -14,6 +15,7 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use rand::RngCore;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{
     auth::{cookies::CookiePolicy, csrf, passwords::Passwords, session, tokens::Tokens},
@@ -130,6 +132,11 @@ fn router(state: AppState) -> Router {
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), session::resolve))
         .layer(from_fn_with_state(state.clone(), csrf::require_same_origin))
+        // A bug that panics answers 500 with the generic message, and the request is logged.
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            crate::error::AppError::Internal.into_response()
+        }))
         .layer(from_fn(telemetry::log_request))
         .with_state(state)
 }

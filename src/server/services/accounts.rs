@@ -28,17 +28,38 @@ pub struct ProfileInput {
     pub last_name: String,
 }
 
-/// Validated profile values.
+/// Validated profile values, with their uniqueness keys.
 struct Profile {
     username: Username,
     email: Email,
     first_name: String,
     last_name: String,
+    username_key: String,
+    email_key: String,
 }
 
 impl Profile {
-    fn fields(&self) -> (String, String) {
-        (self.username.key(), self.email.key())
+    fn new(username: Username, email: Email, first_name: String, last_name: String) -> Self {
+        Self {
+            username_key: username.key(),
+            email_key: email.key(),
+            username,
+            email,
+            first_name,
+            last_name,
+        }
+    }
+
+    /// The columns a stored account gets.
+    fn fields(&self) -> UserFields<'_> {
+        UserFields {
+            username: self.username.as_str(),
+            username_key: &self.username_key,
+            email: self.email.as_str(),
+            email_key: &self.email_key,
+            first_name: &self.first_name,
+            last_name: &self.last_name,
+        }
     }
 }
 
@@ -63,12 +84,7 @@ fn parse_profile(input: &ProfileInput, errors: &mut FieldErrors) -> Option<Profi
     let email = errors.check("email", Email::parse(&input.email));
     let first_name = errors.check("first_name", parse_name(&input.first_name));
     let last_name = errors.check("last_name", parse_name(&input.last_name));
-    Some(Profile {
-        username: username?,
-        email: email?,
-        first_name: first_name?,
-        last_name: last_name?,
-    })
+    Some(Profile::new(username?, email?, first_name?, last_name?))
 }
 
 async fn check_unique(
@@ -77,9 +93,8 @@ async fn check_unique(
     except: Option<i64>,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
-    let (username_key, email_key) = profile.fields();
     let (username_taken, email_taken) =
-        db::users::taken(&state.db, &username_key, &email_key, except).await?;
+        db::users::taken(&state.db, &profile.username_key, &profile.email_key, except).await?;
     if username_taken {
         errors.add("username", FieldError::new("That username is taken."));
     }
@@ -137,17 +152,8 @@ pub async fn register(
     errors.clone().into_result()?;
 
     let hash = passwords::hash(SecretString::from(password.expose())).await?;
-    let (username_key, email_key) = profile.fields();
-    let fields = UserFields {
-        username: profile.username.as_str(),
-        username_key: &username_key,
-        email: profile.email.as_str(),
-        email_key: &email_key,
-        first_name: &profile.first_name,
-        last_name: &profile.last_name,
-    };
     let now = now();
-    match db::users::insert(&state.db, &fields, &hash, now).await {
+    match db::users::insert(&state.db, &profile.fields(), &hash, now).await {
         Ok(id) => {
             tracing::info!(user_id = id, "account created");
             Ok(UserRow {
@@ -182,21 +188,12 @@ pub async fn update_profile(
     };
     check_unique(state, &profile, Some(user.id), &mut errors).await?;
     errors.clone().into_result()?;
-    let (username_key, email_key) = profile.fields();
-    let fields = UserFields {
-        username: profile.username.as_str(),
-        username_key: &username_key,
-        email: profile.email.as_str(),
-        email_key: &email_key,
-        first_name: &profile.first_name,
-        last_name: &profile.last_name,
-    };
-    if let Err(e) = db::users::update_profile(&state.db, user.id, &fields).await {
+    if let Err(e) = db::users::update_profile(&state.db, user.id, &profile.fields()).await {
         return Err(taken_after_race(state, &profile, Some(user.id), errors, e).await);
     }
     Ok(UserView {
-        username: fields.username.to_string(),
-        email: fields.email.to_string(),
+        username: profile.username.as_str().to_string(),
+        email: profile.email.as_str().to_string(),
         first_name: profile.first_name,
         last_name: profile.last_name,
         ..view(user)

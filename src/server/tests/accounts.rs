@@ -6,6 +6,15 @@ use serde_json::Value;
 use super::helpers::{Backend, PASSWORD, location, on_both_backends, spawn_app};
 use crate::server::db;
 
+/// Asserts that the first message for `field` mentions `needle`.
+fn assert_field_error(errors: &Value, field: &str, needle: &str) {
+    let message = errors[field][0].as_str().unwrap_or_default();
+    assert!(
+        message.contains(needle),
+        "{field}: expected {needle:?} in {errors}"
+    );
+}
+
 async fn error_fields(response: reqwest::Response) -> Value {
     let body: Value = response.json().await.expect("JSON error");
     body["Validation"]["errors"].clone()
@@ -45,24 +54,9 @@ async fn invalid_sign_ups_get_an_error_per_field_and_keep_what_was_typed(backend
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.expect("json");
     let errors = &body["Validation"]["errors"];
-    assert!(
-        errors["email"][0]
-            .as_str()
-            .is_some_and(|m| m.contains("valid email")),
-        "{body}"
-    );
-    assert!(
-        errors["username"][0]
-            .as_str()
-            .is_some_and(|m| m.contains("letters")),
-        "{body}"
-    );
-    assert!(
-        errors["password"][0]
-            .as_str()
-            .is_some_and(|m| m.contains("numeric")),
-        "{body}"
-    );
+    assert_field_error(errors, "email", "valid email");
+    assert_field_error(errors, "username", "letters");
+    assert_field_error(errors, "password", "numeric");
     let values = &body["Validation"]["values"];
     assert_eq!(values["email"], "not-an-email");
     assert_eq!(values["username"], "bad name");
@@ -76,29 +70,20 @@ async fn email_and_username_are_unique_ignoring_case(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signed_up("ada").await;
     let (other, _) = super::helpers::browser();
-    let again = other
-        .post(app.url("/api/signup"))
-        .form(&[
-            ("email", "ADA@example.com"),
-            ("username", "ADA"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("POST");
+    let again = app
+        .post_from(
+            &other,
+            "/api/signup",
+            &[
+                ("email", "ADA@example.com"),
+                ("username", "ADA"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     let errors = error_fields(again).await;
-    assert!(
-        errors["email"][0]
-            .as_str()
-            .is_some_and(|m| m.contains("already exists")),
-        "{errors}"
-    );
-    assert!(
-        errors["username"][0]
-            .as_str()
-            .is_some_and(|m| m.contains("taken")),
-        "{errors}"
-    );
+    assert_field_error(&errors, "email", "already exists");
+    assert_field_error(&errors, "username", "taken");
 }
 
 async fn concurrent_sign_ups_with_one_email_create_one_account(backend: Backend) {
@@ -141,12 +126,13 @@ async fn logging_in_works_with_email_or_username(backend: Backend) {
     app.signed_up("grace").await;
     for login in ["grace", "GRACE@example.com", "Grace"] {
         let (client, _) = super::helpers::browser();
-        let response = client
-            .post(app.url("/api/login"))
-            .form(&[("login", login), ("password", PASSWORD)])
-            .send()
-            .await
-            .expect("POST");
+        let response = app
+            .post_from(
+                &client,
+                "/api/login",
+                &[("login", login), ("password", PASSWORD)],
+            )
+            .await;
         assert_eq!(response.status(), StatusCode::OK, "log-in as {login}");
         assert_eq!(location(&response).as_deref(), Some("/profile"));
     }
@@ -171,12 +157,13 @@ async fn failed_log_ins_get_one_answer_whatever_the_reason(backend: Backend) {
         ("inactive", PASSWORD, "inactive account"),
     ] {
         let (client, _) = super::helpers::browser();
-        let response = client
-            .post(app.url("/api/login"))
-            .form(&[("login", login), ("password", password)])
-            .send()
-            .await
-            .expect("POST");
+        let response = app
+            .post_from(
+                &client,
+                "/api/login",
+                &[("login", login), ("password", password)],
+            )
+            .await;
         assert!(
             super::helpers::set_cookies(&response).is_empty(),
             "{why}: no cookies"
@@ -197,16 +184,17 @@ async fn login_sends_to_next_only_within_the_site(backend: Backend) {
         ("https://evil.example/", "/profile"),
     ] {
         let (client, _) = super::helpers::browser();
-        let response = client
-            .post(app.url("/api/login"))
-            .form(&[
-                ("login", "margaret"),
-                ("password", PASSWORD),
-                ("next", next),
-            ])
-            .send()
-            .await
-            .expect("POST");
+        let response = app
+            .post_from(
+                &client,
+                "/api/login",
+                &[
+                    ("login", "margaret"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
         assert_eq!(
             location(&response).as_deref(),
             Some(expected),
@@ -262,12 +250,7 @@ async fn the_profile_form_saves_and_validates(backend: Backend) {
         )
         .await;
     let errors = error_fields(clash).await;
-    assert!(
-        errors["username"][0]
-            .as_str()
-            .is_some_and(|m| m.contains("taken")),
-        "{errors}"
-    );
+    assert_field_error(&errors, "username", "taken");
     assert!(
         errors.get("email").is_none(),
         "keeping one's own email is fine: {errors}"
@@ -278,12 +261,13 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signed_up("barbara").await;
     let (laptop, laptop_jar) = super::helpers::browser();
-    let response = laptop
-        .post(app.url("/api/login"))
-        .form(&[("login", "barbara"), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("POST");
+    let response = app
+        .post_from(
+            &laptop,
+            "/api/login",
+            &[("login", "barbara"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let wrong = app
@@ -327,12 +311,13 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
     drop(laptop_jar);
 
     let (fresh, _) = super::helpers::browser();
-    let old = fresh
-        .post(app.url("/api/login"))
-        .form(&[("login", "barbara"), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("POST");
+    let old = app
+        .post_from(
+            &fresh,
+            "/api/login",
+            &[("login", "barbara"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
     assert!(
         old.text()
@@ -340,12 +325,13 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
             .expect("body")
             .contains("InvalidCredentials")
     );
-    let new = fresh
-        .post(app.url("/api/login"))
-        .form(&[("login", "barbara"), ("password", "a new passphrase")])
-        .send()
-        .await
-        .expect("POST");
+    let new = app
+        .post_from(
+            &fresh,
+            "/api/login",
+            &[("login", "barbara"), ("password", "a new passphrase")],
+        )
+        .await;
     assert_eq!(new.status(), StatusCode::OK);
 }
 

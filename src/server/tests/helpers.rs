@@ -153,7 +153,17 @@ impl TestApp {
 
     /// A server function call as the hydrated page makes it (form-encoded, JSON answer).
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.client
+        self.post_from(&self.client, path, form).await
+    }
+
+    /// The same call from another browser (see [`browser`]).
+    pub async fn post_from(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        client
             .post(self.url(path))
             .form(form)
             .send()
