@@ -15,7 +15,7 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use rand::RngCore;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
-use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 
 use super::{
     auth::{cookies::CookiePolicy, csrf, passwords::Passwords, session, tokens::Tokens},
@@ -25,6 +25,10 @@ use super::{
     telemetry,
 };
 use crate::app::{App, shell};
+
+/// Largest request body accepted: every form here fits in a few kilobytes (a password is at
+/// most 1024 bytes), so anything bigger is refused with 413 before it is read.
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -132,6 +136,7 @@ fn router(state: AppState) -> Router {
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), session::resolve))
         .layer(from_fn_with_state(state.clone(), csrf::require_same_origin))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // A bug that panics answers 500 with the generic message, and the request is logged.
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");

@@ -57,20 +57,19 @@ pub async fn login(
         tracing::info!("log-in refused");
         return Err(AppError::InvalidCredentials);
     };
-    let now = now();
-    db::users::set_last_login(&state.db, user.id, now).await?;
     let issued = start(state, user.id).await?;
     tracing::info!(user_id = user.id, "logged in");
     Ok((
         UserRow {
-            last_login: Some(now),
+            last_login: Some(issued.access.claims.iat),
             ..user
         },
         issued,
     ))
 }
 
-/// Starts a new session for `user_id` with a fresh token pair.
+/// Starts a new session for `user_id` with a fresh token pair (a log-in: sign-up and log-in
+/// both record it as the user's last login).
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
@@ -88,6 +87,7 @@ pub async fn start(state: &AppState, user_id: i64) -> Result<Issued, AppError> {
         now,
     )
     .await?;
+    db::users::set_last_login(&state.db, user_id, now).await?;
     Ok(Issued {
         access,
         refresh: Some(refresh),

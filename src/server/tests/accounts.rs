@@ -46,6 +46,10 @@ async fn signing_up_creates_the_account_and_signs_in(backend: Backend) {
         .expect("json");
     assert_eq!(me["user"]["username"], "ada");
     assert_eq!(me["user"]["first_name"], "");
+    assert!(
+        me["user"]["last_login"].is_i64(),
+        "signing up is a log-in: {me}"
+    );
 }
 
 async fn invalid_sign_ups_get_an_error_per_field_and_keep_what_was_typed(backend: Backend) {

@@ -168,6 +168,18 @@ async fn health_and_readiness_answer(backend: Backend) {
     );
 }
 
+async fn oversized_bodies_are_refused_before_they_are_read(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let huge = "x".repeat(100 * 1024);
+    let response = app
+        .post_form(
+            "/api/login",
+            &[("login", huge.as_str()), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
 async fn unknown_pages_are_404(backend: Backend) {
     let app = spawn_app(backend).await;
     assert_eq!(
@@ -183,4 +195,5 @@ on_both_backends!(
     forms_work_without_javascript,
     health_and_readiness_answer,
     unknown_pages_are_404,
+    oversized_bodies_are_refused_before_they_are_read,
 );
