@@ -1,4 +1,4 @@
-//! Server functions, grouped by feature. Each is a public HTTP endpoint under /api and
+//! Server functions, grouped by feature. Each is a public HTTP endpoint under /fn and
 //! authenticates inside itself; none takes the caller's identity as an argument.
 
 pub mod auth;

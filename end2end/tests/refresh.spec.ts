@@ -7,7 +7,7 @@ test.use({ baseURL: shortLivedURL });
 
 test("after the access token expires, reloading and saving both work with no new log-in", async ({ page, context }) => {
   // Keep the page from refreshing ahead of expiry, so the token really runs out.
-  await page.route("**/api/refresh", (route) => route.abort());
+  await page.route("**/fn/refresh", (route) => route.abort());
   const profile = new ProfilePage(page);
   await new SignupPage(page).goto();
   await new SignupPage(page).signUp(uniqueUser("expiry"));
@@ -26,7 +26,7 @@ test("after the access token expires, reloading and saving both work with no new
 
 test("the page refreshes the session shortly before the access token expires", async ({ page }) => {
   await new SignupPage(page).goto();
-  const refreshed = page.waitForResponse((r) => r.url().endsWith("/api/refresh"));
+  const refreshed = page.waitForResponse((r) => r.url().endsWith("/fn/refresh"));
   await new SignupPage(page).signUp(uniqueUser("keeper"));
   expect((await refreshed).status()).toBe(200);
   await expect(page).toHaveURL(/\/profile$/);

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::{domain::CurrentUser, error::AppError};
 
 /// Creates an account, signs the person in and sends them to /profile.
-#[server(endpoint = "signup")]
+#[server(prefix = "/fn", endpoint = "signup")]
 pub async fn signup(email: String, username: String, password: String) -> Result<(), AppError> {
     use super::support::{set_issued, state, with_status};
     use crate::server::services::{accounts, sessions};
@@ -29,7 +29,7 @@ pub async fn signup(email: String, username: String, password: String) -> Result
 }
 
 /// Signs in with email or username, then goes to `next` (same-site paths only) or /profile.
-#[server(endpoint = "login")]
+#[server(prefix = "/fn", endpoint = "login")]
 pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use super::support::{set_issued, state, with_status};
     use crate::{domain::safe_next_path, server::services::sessions};
@@ -47,7 +47,7 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
 }
 
 /// Ends this session on the server and clears the cookies.
-#[server(endpoint = "logout")]
+#[server(prefix = "/fn", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     use super::support::{identity, set_cookies, state, with_status};
     use crate::server::services::sessions;
@@ -67,7 +67,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The signed-in user, if any.
-#[server(endpoint = "me")]
+#[server(prefix = "/fn", endpoint = "me")]
 pub async fn session_user() -> Result<Option<CurrentUser>, AppError> {
     use super::support::{identity, with_status};
 
@@ -75,7 +75,7 @@ pub async fn session_user() -> Result<Option<CurrentUser>, AppError> {
 }
 
 /// Rotates the session before the access token runs out (called by the session keeper).
-#[server(endpoint = "refresh")]
+#[server(prefix = "/fn", endpoint = "refresh")]
 pub async fn refresh_session() -> Result<CurrentUser, AppError> {
     use super::support::{refresh_cookie, session, set_issued, state, with_status};
     use crate::server::{auth::Identity, services::sessions};

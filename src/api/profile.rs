@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::{domain::UserView, error::AppError};
 
 /// Saves username, email and names, with the sign-up form's validation.
-#[server(endpoint = "profile")]
+#[server(prefix = "/fn", endpoint = "profile")]
 pub async fn update_profile(
     username: String,
     email: String,
@@ -32,7 +32,7 @@ pub async fn update_profile(
 }
 
 /// Changes the password after checking the current one; the user's other sessions end.
-#[server(endpoint = "password")]
+#[server(prefix = "/fn", endpoint = "password")]
 pub async fn change_password(
     current_password: String,
     new_password: String,

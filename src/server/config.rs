@@ -38,6 +38,8 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Origins (`scheme://host[:port]`) allowed to send state-changing requests.
     pub allowed_origins: Vec<String>,
+    /// Words accepted before the token in the API's `Authorization` header.
+    pub auth_header_types: Vec<String>,
 }
 
 impl Settings {
@@ -146,6 +148,24 @@ impl Settings {
             None => vec![site_url.clone()],
         };
 
+        let auth_header_types: Vec<String> = get("AUTH_HEADER_TYPES")
+            .unwrap_or_else(|| "Bearer".to_string())
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        if auth_header_types.is_empty()
+            || auth_header_types
+                .iter()
+                .any(|t| !t.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(bad(
+                "AUTH_HEADER_TYPES",
+                "must be a comma-separated list of words like Bearer,JWT",
+            ));
+        }
+
         Ok(Self {
             database_url,
             site_addr,
@@ -156,6 +176,7 @@ impl Settings {
             refresh_ttl,
             cookie_secure,
             allowed_origins,
+            auth_header_types,
         })
     }
 }
@@ -268,6 +289,7 @@ mod tests {
             ("LEPTOS_SITE_ADDR", "localhost"),
             ("DATABASE_URL", "mysql://x"),
             ("SITE_URL", "ftp://x.example"),
+            ("AUTH_HEADER_TYPES", "Bearer token"),
         ];
         for (var, value) in cases {
             let err = settings(&[(var, value)]).expect_err(&format!("{var}={value} was accepted"));

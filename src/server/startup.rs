@@ -20,7 +20,7 @@ use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 use super::{
     auth::{cookies::CookiePolicy, csrf, passwords::Passwords, session, tokens::Tokens},
     config::{MIN_SECRET_BYTES, Settings},
-    db,
+    db, rest,
     state::AppState,
     telemetry,
 };
@@ -127,6 +127,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .nest("/api", rest::router())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -8,6 +8,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// Tokens here are a few hundred bytes; anything much longer is refused before parsing.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenType {
@@ -113,6 +116,9 @@ impl Tokens {
     /// [`TokenError::Expired`] for a well-signed token past `exp`; [`TokenError::Invalid`]
     /// for anything else wrong.
     pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Invalid);
+        }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -223,6 +229,18 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn an_oversized_token_is_refused_before_parsing() {
+        let t = tokens(KEY);
+        let huge = format!(
+            "{}.{}.{}",
+            "a".repeat(50_000),
+            "b".repeat(50_000),
+            "c".repeat(100)
+        );
+        assert_eq!(t.verify(&huge, TokenType::Access), Err(TokenError::Invalid));
     }
 
     #[test]

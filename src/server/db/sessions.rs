@@ -130,6 +130,20 @@ struct SeenToken {
     revoked_at: Option<i64>,
 }
 
+/// Whether a refresh token is known and not yet used.
+///
+/// # Errors
+/// The database error.
+pub async fn refresh_token_unused(db: &Db, token_hash: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT token_hash FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Ends one session: its access tokens stop passing and its refresh tokens stop working.
 ///
 /// # Errors

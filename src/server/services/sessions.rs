@@ -140,7 +140,33 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<(UserRow, 
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
 pub async fn authenticate(state: &AppState, access_token: &str) -> Result<Access, AppError> {
-    let claims = match state.tokens.verify(access_token, TokenType::Access) {
+    resolve(state, state.tokens.verify(access_token, TokenType::Access)).await
+}
+
+/// Checks a token of either type (the API's verify endpoint): signature, expiry, a live
+/// session, and for a refresh token that it has not been used.
+///
+/// # Errors
+/// [`AppError::Internal`] on storage failure.
+pub async fn check_any(state: &AppState, token: &str) -> Result<Access, AppError> {
+    let verified = match state.tokens.verify(token, TokenType::Access) {
+        Err(TokenError::Invalid) => state.tokens.verify(token, TokenType::Refresh),
+        other => other,
+    };
+    if let Ok(claims) = &verified
+        && claims.token_type == TokenType::Refresh
+        && !db::sessions::refresh_token_unused(&state.db, &claims.jti_hash()).await?
+    {
+        return Ok(Access::Invalid);
+    }
+    resolve(state, verified).await
+}
+
+async fn resolve(
+    state: &AppState,
+    verified: Result<Claims, TokenError>,
+) -> Result<Access, AppError> {
+    let claims = match verified {
         Ok(claims) => claims,
         Err(TokenError::Expired) => return Ok(Access::Expired),
         Err(TokenError::Invalid) => return Ok(Access::Invalid),
@@ -151,6 +177,19 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> Result<Access
             None => Access::Invalid,
         },
     )
+}
+
+/// Ends the session a refresh token belongs to (the API's blacklist endpoint).
+///
+/// # Errors
+/// [`AppError::Unauthorized`] for a token that is not a valid refresh token;
+/// [`AppError::Internal`] on storage failure.
+pub async fn revoke_by_refresh(state: &AppState, refresh_token: &str) -> Result<(), AppError> {
+    let claims = state
+        .tokens
+        .verify(refresh_token, TokenType::Refresh)
+        .map_err(|_| AppError::Unauthorized)?;
+    logout(state, &claims.sid).await
 }
 
 /// Ends a session (log-out): its refresh token and access tokens stop working.

@@ -39,7 +39,7 @@ async fn signing_up_creates_the_account_and_signs_in(backend: Backend) {
     );
 
     let me: Value = app
-        .post_form("/api/me", &[])
+        .post_form("/fn/me", &[])
         .await
         .json()
         .await
@@ -77,7 +77,7 @@ async fn email_and_username_are_unique_ignoring_case(backend: Backend) {
     let again = app
         .post_from(
             &other,
-            "/api/signup",
+            "/fn/signup",
             &[
                 ("email", "ADA@example.com"),
                 ("username", "ADA"),
@@ -95,7 +95,7 @@ async fn concurrent_sign_ups_with_one_email_create_one_account(backend: Backend)
     let mut attempts = tokio::task::JoinSet::new();
     for i in 0..6 {
         let (client, _) = super::helpers::browser();
-        let url = app.url("/api/signup");
+        let url = app.url("/fn/signup");
         attempts.spawn(async move {
             let username = format!("racer{i}");
             let form = [
@@ -133,7 +133,7 @@ async fn logging_in_works_with_email_or_username(backend: Backend) {
         let response = app
             .post_from(
                 &client,
-                "/api/login",
+                "/fn/login",
                 &[("login", login), ("password", PASSWORD)],
             )
             .await;
@@ -164,7 +164,7 @@ async fn failed_log_ins_get_one_answer_whatever_the_reason(backend: Backend) {
         let response = app
             .post_from(
                 &client,
-                "/api/login",
+                "/fn/login",
                 &[("login", login), ("password", password)],
             )
             .await;
@@ -191,7 +191,7 @@ async fn login_sends_to_next_only_within_the_site(backend: Backend) {
         let response = app
             .post_from(
                 &client,
-                "/api/login",
+                "/fn/login",
                 &[
                     ("login", "margaret"),
                     ("password", PASSWORD),
@@ -216,7 +216,7 @@ async fn the_profile_form_saves_and_validates(backend: Backend) {
 
     let saved = app
         .post_form(
-            "/api/profile",
+            "/fn/profile",
             &[
                 ("username", "alan.t"),
                 ("email", "Alan@Turing.org"),
@@ -227,7 +227,7 @@ async fn the_profile_form_saves_and_validates(backend: Backend) {
         .await;
     assert_eq!(saved.status(), StatusCode::OK);
     let me: Value = app
-        .post_form("/api/me", &[])
+        .post_form("/fn/me", &[])
         .await
         .json()
         .await
@@ -244,7 +244,7 @@ async fn the_profile_form_saves_and_validates(backend: Backend) {
 
     let clash = app
         .post_form(
-            "/api/profile",
+            "/fn/profile",
             &[
                 ("username", "TAKEN"),
                 ("email", "alan@turing.org"),
@@ -268,7 +268,7 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
     let response = app
         .post_from(
             &laptop,
-            "/api/login",
+            "/fn/login",
             &[("login", "barbara"), ("password", PASSWORD)],
         )
         .await;
@@ -276,7 +276,7 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
 
     let wrong = app
         .post_form(
-            "/api/password",
+            "/fn/password",
             &[
                 ("current_password", "not it at all"),
                 ("new_password", "a new passphrase"),
@@ -288,7 +288,7 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
 
     let changed = app
         .post_form(
-            "/api/password",
+            "/fn/password",
             &[
                 ("current_password", PASSWORD),
                 ("new_password", "a new passphrase"),
@@ -318,7 +318,7 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
     let old = app
         .post_from(
             &fresh,
-            "/api/login",
+            "/fn/login",
             &[("login", "barbara"), ("password", PASSWORD)],
         )
         .await;
@@ -332,7 +332,7 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
     let new = app
         .post_from(
             &fresh,
-            "/api/login",
+            "/fn/login",
             &[("login", "barbara"), ("password", "a new passphrase")],
         )
         .await;

@@ -191,7 +191,7 @@ impl TestApp {
 
     pub async fn signup(&self, email: &str, username: &str, password: &str) -> Response {
         self.post_form(
-            "/api/signup",
+            "/fn/signup",
             &[
                 ("email", email),
                 ("username", username),
@@ -202,7 +202,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, login: &str, password: &str) -> Response {
-        self.post_form("/api/login", &[("login", login), ("password", password)])
+        self.post_form("/fn/login", &[("login", login), ("password", password)])
             .await
     }
 

@@ -24,7 +24,7 @@ async fn cross_site_posts_are_refused(backend: Backend) {
             .cookie_provider(jar)
             .build()
             .expect("client");
-        let mut request = client.post(app.url("/api/profile")).form(&[
+        let mut request = client.post(app.url("/fn/profile")).form(&[
             ("username", "pwned"),
             ("email", "evil@evil.test"),
             ("first_name", ""),
@@ -37,7 +37,7 @@ async fn cross_site_posts_are_refused(backend: Backend) {
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{why}");
     }
     let me: serde_json::Value = app
-        .post_form("/api/me", &[])
+        .post_form("/fn/me", &[])
         .await
         .json()
         .await
@@ -49,7 +49,7 @@ async fn cross_site_posts_are_refused(backend: Backend) {
         .cookie_provider(app.jar.clone())
         .build()
         .expect("client")
-        .post(app.url("/api/me"))
+        .post(app.url("/fn/me"))
         .header(header::REFERER, format!("{ORIGIN}/profile"))
         .send()
         .await
@@ -69,7 +69,7 @@ async fn login_csrf_is_refused_too(backend: Backend) {
         .build()
         .expect("client");
     let response = client
-        .post(app.url("/api/login"))
+        .post(app.url("/fn/login"))
         .header(header::ORIGIN, "http://evil.test")
         .form(&[("login", "attacker"), ("password", PASSWORD)])
         .send()
@@ -101,7 +101,7 @@ async fn forms_work_without_javascript(backend: Backend) {
     // A failed sign-up goes back to the form, carrying the errors and what was typed.
     let failed = app
         .post_form_without_js(
-            "/api/signup",
+            "/fn/signup",
             &[
                 ("email", "ada@example.com"),
                 ("username", "ada"),
@@ -127,7 +127,7 @@ async fn forms_work_without_javascript(backend: Backend) {
 
     let created = app
         .post_form_without_js(
-            "/api/signup",
+            "/fn/signup",
             &[
                 ("email", "ada@example.com"),
                 ("username", "ada"),
@@ -141,7 +141,7 @@ async fn forms_work_without_javascript(backend: Backend) {
 
     let (other, _) = browser();
     let logged_in = other
-        .post(app.url("/api/login"))
+        .post(app.url("/fn/login"))
         .header(header::ACCEPT, "text/html")
         .header(header::REFERER, format!("{ORIGIN}/login?next=%2Fprofile"))
         .form(&[
@@ -173,7 +173,7 @@ async fn oversized_bodies_are_refused_before_they_are_read(backend: Backend) {
     let huge = "x".repeat(100 * 1024);
     let response = app
         .post_form(
-            "/api/login",
+            "/fn/login",
             &[("login", huge.as_str()), ("password", PASSWORD)],
         )
         .await;

@@ -71,7 +71,7 @@ async fn a_server_function_call_with_an_expired_access_token_succeeds(backend: B
     app.expire_access_token();
     let saved = app
         .post_form(
-            "/api/profile",
+            "/fn/profile",
             &[
                 ("username", "ada"),
                 ("email", "ada@example.com"),
@@ -92,7 +92,7 @@ async fn parallel_calls_with_one_expired_token_all_succeed(backend: Backend) {
     app.expire_access_token();
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..5 {
-        calls.spawn(app.client.post(app.url("/api/me")).send());
+        calls.spawn(app.client.post(app.url("/fn/me")).send());
     }
     for response in calls.join_all().await {
         let response = response.expect("request");
@@ -153,7 +153,7 @@ async fn logging_out_clears_the_cookies_and_revokes_the_session(backend: Backend
     let access = app.cookie("latchkey_access").expect("access");
     let refresh = app.cookie("latchkey_refresh").expect("refresh");
 
-    let out = app.post_form("/api/logout", &[]).await;
+    let out = app.post_form("/fn/logout", &[]).await;
     assert_eq!(out.status(), StatusCode::OK);
     assert_eq!(location(&out).as_deref(), Some("/login"));
     let cleared = set_cookie_for(&out, "latchkey_access").expect("cleared cookie");

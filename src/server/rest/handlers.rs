@@ -1,0 +1,261 @@
+//! The API's handlers: parse JSON, call the shared services, answer in Simple JWT's shapes.
+
+use axum::{
+    Json,
+    extract::{FromRequestParts, State, rejection::JsonRejection},
+    http::{StatusCode, header, request::Parts},
+};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::ApiError;
+use crate::{
+    domain::UserView,
+    error::{AppError, FieldError, FieldErrors},
+    server::{
+        auth::Identity,
+        services::{
+            accounts::{self, ProfileInput},
+            sessions::{self, Access, Issued},
+        },
+        state::AppState,
+    },
+};
+
+type Body<T> = Result<Json<T>, JsonRejection>;
+
+const REQUIRED: &str = "This field is required.";
+
+/// A required string field: absent or null gets DRF's "This field is required."
+fn required(errors: &mut FieldErrors, field: &str, value: Option<String>) -> String {
+    value.unwrap_or_else(|| {
+        errors.add(field, FieldError::new(REQUIRED));
+        String::new()
+    })
+}
+
+fn fields_or(errors: FieldErrors) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Fields(errors.errors))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Register {
+    email: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    body: Body<Register>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let Json(body) = body?;
+    // Absent fields are validated as empty, so every field's problem is reported at once; the
+    // absent ones then get DRF's wording.
+    let missing: Vec<&str> = [
+        ("email", body.email.is_none()),
+        ("username", body.username.is_none()),
+        ("password", body.password.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(field, absent)| absent.then_some(field))
+    .collect();
+    let input = ProfileInput {
+        email: body.email.unwrap_or_default(),
+        username: body.username.unwrap_or_default(),
+        first_name: body.first_name.unwrap_or_default(),
+        last_name: body.last_name.unwrap_or_default(),
+    };
+    let password = body.password.unwrap_or_default();
+    match accounts::register(&state, &input, &password).await {
+        Ok(user) => Ok((StatusCode::CREATED, Json(accounts::view(&user)))),
+        Err(AppError::Validation(mut fields)) => {
+            for field in missing {
+                fields
+                    .errors
+                    .insert(field.to_string(), vec![REQUIRED.to_string()]);
+            }
+            Err(ApiError::Fields(fields.errors))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Obtain {
+    username: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+/// `{"access", "refresh"}`; `refresh` is absent only when a concurrent request already received
+/// the successor of the refresh token presented.
+#[derive(Serialize)]
+pub struct Pair {
+    access: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh: Option<String>,
+}
+
+impl From<Issued> for Pair {
+    fn from(issued: Issued) -> Self {
+        Self {
+            access: issued.access.token.expose_secret().to_string(),
+            refresh: issued.refresh.map(|r| r.token.expose_secret().to_string()),
+        }
+    }
+}
+
+pub async fn obtain(
+    State(state): State<AppState>,
+    body: Body<Obtain>,
+) -> Result<Json<Pair>, ApiError> {
+    let Json(body) = body?;
+    let mut errors = FieldErrors::default();
+    let login = body.username.or(body.email);
+    let login = required(&mut errors, "username", login);
+    let password = required(&mut errors, "password", body.password);
+    fields_or(errors)?;
+    let (_, issued) = sessions::login(&state, &login, &password).await?;
+    Ok(Json(issued.into()))
+}
+
+#[derive(Deserialize)]
+pub struct RefreshBody {
+    refresh: Option<String>,
+}
+
+fn refresh_field(body: Body<RefreshBody>) -> Result<String, ApiError> {
+    let Json(body) = body?;
+    let mut errors = FieldErrors::default();
+    let refresh = required(&mut errors, "refresh", body.refresh);
+    fields_or(errors)?;
+    Ok(refresh)
+}
+
+pub async fn refresh(
+    State(state): State<AppState>,
+    body: Body<RefreshBody>,
+) -> Result<Json<Pair>, ApiError> {
+    let token = refresh_field(body)?;
+    let (_, issued) = sessions::refresh(&state, &token).await?;
+    Ok(Json(issued.into()))
+}
+
+#[derive(Deserialize)]
+pub struct VerifyBody {
+    token: Option<String>,
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    body: Body<VerifyBody>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body?;
+    let mut errors = FieldErrors::default();
+    let token = required(&mut errors, "token", body.token);
+    fields_or(errors)?;
+    match sessions::check_any(&state, &token).await? {
+        Access::Valid(..) => Ok(Json(json!({}))),
+        Access::Expired => Err(ApiError::TokenNotValid { expired: true }),
+        Access::Invalid => Err(ApiError::TokenNotValid { expired: false }),
+    }
+}
+
+pub async fn blacklist(
+    State(state): State<AppState>,
+    body: Body<RefreshBody>,
+) -> Result<Json<Value>, ApiError> {
+    let token = refresh_field(body)?;
+    sessions::revoke_by_refresh(&state, &token).await?;
+    Ok(Json(json!({})))
+}
+
+/// The user behind `Authorization: <type> <access token>`, a type from AUTH_HEADER_TYPES.
+pub struct BearerUser(Identity);
+
+impl FromRequestParts<AppState> for BearerUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::NotAuthenticated)?;
+        let (kind, token) = value
+            .trim()
+            .split_once(' ')
+            .ok_or(ApiError::NotAuthenticated)?;
+        if !state.settings.auth_header_types.iter().any(|t| t == kind) {
+            return Err(ApiError::NotAuthenticated);
+        }
+        match sessions::authenticate(state, token.trim()).await? {
+            Access::Valid(user, claims) => Ok(Self(Identity {
+                user: *user,
+                session_id: claims.sid,
+                access_expires_at: claims.exp,
+            })),
+            Access::Expired => Err(ApiError::TokenNotValid { expired: true }),
+            Access::Invalid => Err(ApiError::TokenNotValid { expired: false }),
+        }
+    }
+}
+
+pub async fn me(BearerUser(identity): BearerUser) -> Json<UserView> {
+    Json(accounts::view(&identity.user))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateMe {
+    username: Option<String>,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+pub async fn update_me(
+    State(state): State<AppState>,
+    BearerUser(identity): BearerUser,
+    body: Body<UpdateMe>,
+) -> Result<Json<UserView>, ApiError> {
+    let Json(body) = body?;
+    let user = &identity.user;
+    let input = ProfileInput {
+        username: body.username.unwrap_or_else(|| user.username.clone()),
+        email: body.email.unwrap_or_else(|| user.email.clone()),
+        first_name: body.first_name.unwrap_or_else(|| user.first_name.clone()),
+        last_name: body.last_name.unwrap_or_else(|| user.last_name.clone()),
+    };
+    Ok(Json(accounts::update_profile(&state, user, &input).await?))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordChange {
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    BearerUser(identity): BearerUser,
+    body: Body<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let Json(body) = body?;
+    let mut errors = FieldErrors::default();
+    let current = required(&mut errors, "current_password", body.current_password);
+    let new = required(&mut errors, "new_password", body.new_password);
+    fields_or(errors)?;
+    accounts::change_password(&state, &identity.user, &identity.session_id, &current, &new).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

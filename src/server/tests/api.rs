@@ -1,0 +1,376 @@
+//! The JSON API, as a client written for Django REST Framework + Simple JWT uses it.
+
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+
+use super::helpers::{Backend, PASSWORD, TestApp, on_both_backends, spawn_app, spawn_app_with};
+use crate::server::{auth::tokens::TokenType, now};
+use secrecy::ExposeSecret;
+
+async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn with_token(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    auth: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .request(method, app.url(path))
+        .header(header::AUTHORIZATION, auth);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request")
+}
+
+/// Registers `name` and returns `(access, refresh)`.
+async fn registered(app: &TestApp, name: &str) -> (String, String) {
+    let (status, user) = post(
+        app,
+        "/api/register",
+        json!({ "email": format!("{name}@example.com"), "username": name, "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let (status, pair) = post(
+        app,
+        "/api/token/",
+        json!({ "username": name, "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    (
+        pair["access"].as_str().expect("access").to_string(),
+        pair["refresh"].as_str().expect("refresh").to_string(),
+    )
+}
+
+async fn registration_answers_201_with_the_user_or_400_per_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, user) = post(
+        &app,
+        "/api/register/",
+        json!({ "email": "ada@example.com", "username": "ada", "password": PASSWORD, "first_name": "Ada" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (user["username"].as_str(), user["first_name"].as_str()),
+        (Some("ada"), Some("Ada"))
+    );
+    assert!(user.get("password_hash").is_none() && user.get("password").is_none());
+
+    let (status, errors) = post(
+        &app,
+        "/api/register",
+        json!({ "email": "ADA@example.com", "password": "123" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(errors["username"][0], "This field is required.");
+    assert!(
+        errors["email"].is_array() || errors["password"].is_array(),
+        "{errors}"
+    );
+
+    let raw = reqwest::Client::new()
+        .post(app.url("/api/register"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
+    let body: Value = raw.json().await.expect("JSON error body");
+    assert!(body["detail"].is_string(), "{body}");
+}
+
+async fn token_obtain_refresh_verify_and_blacklist_behave_like_simple_jwt(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, refresh) = registered(&app, "grace").await;
+
+    let (status, failed) = post(
+        &app,
+        "/api/token",
+        json!({ "username": "grace", "password": "wrong password" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        failed["detail"],
+        "No active account found with the given credentials"
+    );
+    let (status, by_email) = post(
+        &app,
+        "/api/token",
+        json!({ "email": "grace@example.com", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{by_email}");
+
+    assert_eq!(
+        post(&app, "/api/token/verify", json!({ "token": access })).await,
+        (StatusCode::OK, json!({}))
+    );
+    assert_eq!(
+        post(&app, "/api/token/verify/", json!({ "token": refresh }))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, bad) = post(&app, "/api/token/verify", json!({ "token": "garbage" })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(bad["code"], "token_not_valid");
+    assert_eq!(bad["messages"][0]["code"], "token_invalid");
+
+    let (status, pair) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let successor = pair["refresh"]
+        .as_str()
+        .expect("a rotated refresh token")
+        .to_string();
+    assert_ne!(successor, refresh);
+    assert_eq!(
+        post(&app, "/api/token/verify", json!({ "token": refresh }))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED,
+        "the used refresh token no longer verifies"
+    );
+
+    assert_eq!(
+        post(
+            &app,
+            "/api/token/blacklist",
+            json!({ "refresh": successor })
+        )
+        .await,
+        (StatusCode::OK, json!({}))
+    );
+    assert_eq!(
+        post(&app, "/api/token/refresh", json!({ "refresh": successor }))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let me = with_token(
+        &app,
+        reqwest::Method::GET,
+        "/api/me",
+        &format!("Bearer {}", pair["access"].as_str().expect("access")),
+        None,
+    )
+    .await;
+    assert_eq!(
+        me.status(),
+        StatusCode::UNAUTHORIZED,
+        "the session's access tokens end with it"
+    );
+}
+
+async fn me_needs_a_valid_bearer_token_and_says_why_not(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, _) = registered(&app, "linus").await;
+
+    let me = with_token(
+        &app,
+        reqwest::Method::GET,
+        "/api/me/",
+        &format!("Bearer {access}"),
+        None,
+    )
+    .await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = me.json().await.expect("json");
+    assert_eq!(me["username"], "linus");
+
+    let anonymous = reqwest::get(app.url("/api/me")).await.expect("GET");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        anonymous
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"Bearer"))
+    );
+    assert_eq!(
+        anonymous.json::<Value>().await.expect("json")["code"],
+        "not_authenticated"
+    );
+
+    let claims = app
+        .state
+        .tokens
+        .verify(&access, TokenType::Access)
+        .expect("valid");
+    let expired = app
+        .state
+        .tokens
+        .sign(TokenType::Access, claims.user_id, &claims.sid, now() - 3600)
+        .expect("sign");
+    let response = with_token(
+        &app,
+        reqwest::Method::GET,
+        "/api/me",
+        &format!("Bearer {}", expired.token.expose_secret()),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        (body["code"].as_str(), body["messages"][0]["code"].as_str()),
+        (Some("token_not_valid"), Some("token_expired"))
+    );
+
+    let (_, refresh) = registered(&app, "torvalds").await;
+    let wrong_type = with_token(
+        &app,
+        reqwest::Method::GET,
+        "/api/me",
+        &format!("Bearer {refresh}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        wrong_type.status(),
+        StatusCode::UNAUTHORIZED,
+        "a refresh token is not an access token"
+    );
+    let jwt_prefix = with_token(
+        &app,
+        reqwest::Method::GET,
+        "/api/me",
+        &format!("JWT {access}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        jwt_prefix.status(),
+        StatusCode::UNAUTHORIZED,
+        "only Bearer by default"
+    );
+}
+
+async fn the_jwt_prefix_can_be_allowed_for_old_clients(backend: Backend) {
+    let app = spawn_app_with(backend, &[("AUTH_HEADER_TYPES", "Bearer,JWT")]).await;
+    let (access, _) = registered(&app, "old").await;
+    let response = with_token(
+        &app,
+        reqwest::Method::GET,
+        "/api/me",
+        &format!("JWT {access}"),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn me_can_be_patched_and_the_password_changed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, _) = registered(&app, "barbara").await;
+    let (other_access, other_refresh) = {
+        let (_, pair) = post(
+            &app,
+            "/api/token",
+            json!({ "username": "barbara", "password": PASSWORD }),
+        )
+        .await;
+        (
+            pair["access"].as_str().expect("a").to_string(),
+            pair["refresh"].as_str().expect("r").to_string(),
+        )
+    };
+    let bearer = format!("Bearer {access}");
+
+    let patched = with_token(
+        &app,
+        reqwest::Method::PATCH,
+        "/api/me",
+        &bearer,
+        Some(json!({ "first_name": "Barbara" })),
+    )
+    .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let user: Value = patched.json().await.expect("json");
+    assert_eq!(
+        (user["first_name"].as_str(), user["username"].as_str()),
+        (Some("Barbara"), Some("barbara"))
+    );
+    let invalid = with_token(
+        &app,
+        reqwest::Method::PATCH,
+        "/api/me",
+        &bearer,
+        Some(json!({ "email": "nope" })),
+    )
+    .await;
+    assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
+    assert!(invalid.json::<Value>().await.expect("json")["email"].is_array());
+
+    let changed = with_token(
+        &app,
+        reqwest::Method::POST,
+        "/api/me/password",
+        &bearer,
+        Some(json!({ "current_password": PASSWORD, "new_password": "a new passphrase" })),
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    let other = with_token(
+        &app,
+        reqwest::Method::GET,
+        "/api/me",
+        &format!("Bearer {other_access}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        other.status(),
+        StatusCode::UNAUTHORIZED,
+        "the other session ended"
+    );
+    assert_eq!(
+        post(
+            &app,
+            "/api/token/refresh",
+            json!({ "refresh": other_refresh })
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let still = with_token(&app, reqwest::Method::GET, "/api/me", &bearer, None).await;
+    assert_eq!(still.status(), StatusCode::OK, "this session goes on");
+}
+
+async fn unknown_api_routes_are_json_404s(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = reqwest::get(app.url("/api/nothing/here"))
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON 404"),
+        json!({ "detail": "Not found." })
+    );
+}
+
+on_both_backends!(
+    registration_answers_201_with_the_user_or_400_per_field,
+    token_obtain_refresh_verify_and_blacklist_behave_like_simple_jwt,
+    me_needs_a_valid_bearer_token_and_says_why_not,
+    the_jwt_prefix_can_be_allowed_for_old_clients,
+    me_can_be_patched_and_the_password_changed,
+    unknown_api_routes_are_json_404s,
+);
