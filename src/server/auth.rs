@@ -2,6 +2,7 @@
 
 pub mod cookies;
 pub mod csrf;
+pub mod keys;
 pub mod passwords;
 pub mod session;
 pub mod tokens;

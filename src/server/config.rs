@@ -2,6 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
+use jsonwebtoken::Algorithm;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -33,6 +34,19 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `None`: use (or create) the secret file under `data_dir`.
     pub jwt_secret: Option<SecretString>,
+    /// HS256 secrets that were rotated out but whose tokens are still accepted.
+    pub jwt_previous_secrets: Vec<SecretString>,
+    pub jwt_algorithm: Algorithm,
+    /// EdDSA / RS256: the signing key and its public key (PEM files).
+    pub jwt_private_key_file: Option<PathBuf>,
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// EdDSA / RS256: public keys rotated out but still accepted.
+    pub jwt_previous_public_key_files: Vec<PathBuf>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    /// Clock difference allowed for `exp` and `nbf`, seconds.
+    pub jwt_leeway: u64,
+    pub user_id_claim: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub cookie_secure: bool,
@@ -94,6 +108,93 @@ impl Settings {
                 format!(
                     "must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave it unset to have one generated"
                 ),
+            ));
+        }
+
+        let list = |key: &str| -> Vec<String> {
+            get(key)
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let jwt_previous_secrets: Vec<SecretString> = list("JWT_PREVIOUS_SECRETS")
+            .into_iter()
+            .map(SecretString::from)
+            .collect();
+        if jwt_previous_secrets
+            .iter()
+            .any(|s| s.expose_secret().len() < MIN_SECRET_BYTES)
+        {
+            return Err(bad(
+                "JWT_PREVIOUS_SECRETS",
+                format!("each secret must be at least {MIN_SECRET_BYTES} bytes"),
+            ));
+        }
+        let jwt_algorithm = match get("JWT_ALGORITHM").as_deref().unwrap_or("HS256") {
+            "HS256" => Algorithm::HS256,
+            "EdDSA" => Algorithm::EdDSA,
+            "RS256" => Algorithm::RS256,
+            other => {
+                return Err(bad(
+                    "JWT_ALGORITHM",
+                    format!("{other:?} is not one of HS256, EdDSA, RS256"),
+                ));
+            }
+        };
+        let jwt_private_key_file = get("JWT_PRIVATE_KEY_FILE").map(PathBuf::from);
+        let jwt_public_key_file = get("JWT_PUBLIC_KEY_FILE").map(PathBuf::from);
+        if jwt_algorithm != Algorithm::HS256 {
+            if jwt_private_key_file.is_none() {
+                return Err(bad(
+                    "JWT_PRIVATE_KEY_FILE",
+                    "is required with JWT_ALGORITHM EdDSA or RS256",
+                ));
+            }
+            if jwt_public_key_file.is_none() {
+                return Err(bad(
+                    "JWT_PUBLIC_KEY_FILE",
+                    "is required with JWT_ALGORITHM EdDSA or RS256",
+                ));
+            }
+        }
+        let jwt_previous_public_key_files = list("JWT_PREVIOUS_PUBLIC_KEY_FILES")
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        let jwt_leeway = match get("JWT_LEEWAY") {
+            None => 5,
+            Some(v) => v.parse::<u64>().ok().filter(|n| *n <= 300).ok_or_else(|| {
+                bad(
+                    "JWT_LEEWAY",
+                    format!("{v:?} is not a whole number of seconds between 0 and 300"),
+                )
+            })?,
+        };
+        let user_id_claim = get("USER_ID_CLAIM").unwrap_or_else(|| "user_id".to_string());
+        const RESERVED: [&str; 9] = [
+            "sub",
+            "sid",
+            "jti",
+            "iat",
+            "exp",
+            "nbf",
+            "iss",
+            "aud",
+            "token_type",
+        ];
+        if RESERVED.contains(&user_id_claim.as_str())
+            || !user_id_claim
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(bad(
+                "USER_ID_CLAIM",
+                "must be a plain claim name other than the standard ones",
             ));
         }
 
@@ -172,6 +273,15 @@ impl Settings {
             site_root,
             data_dir,
             jwt_secret,
+            jwt_previous_secrets,
+            jwt_algorithm,
+            jwt_private_key_file,
+            jwt_public_key_file,
+            jwt_previous_public_key_files,
+            jwt_issuer: get("JWT_ISSUER"),
+            jwt_audience: get("JWT_AUDIENCE"),
+            jwt_leeway,
+            user_id_claim,
             access_ttl,
             refresh_ttl,
             cookie_secure,
@@ -290,11 +400,27 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("SITE_URL", "ftp://x.example"),
             ("AUTH_HEADER_TYPES", "Bearer token"),
+            ("JWT_ALGORITHM", "HS512"),
+            ("JWT_PREVIOUS_SECRETS", "short"),
+            ("JWT_LEEWAY", "3600"),
+            ("USER_ID_CLAIM", "exp"),
         ];
         for (var, value) in cases {
             let err = settings(&[(var, value)]).expect_err(&format!("{var}={value} was accepted"));
             assert_eq!(err.var, var, "{var}={value} blamed {}", err.var);
         }
+    }
+
+    #[test]
+    fn asymmetric_algorithms_need_their_key_files() {
+        let err = settings(&[("JWT_ALGORITHM", "EdDSA")]).expect_err("no key files");
+        assert_eq!(err.var, "JWT_PRIVATE_KEY_FILE");
+        let err = settings(&[
+            ("JWT_ALGORITHM", "RS256"),
+            ("JWT_PRIVATE_KEY_FILE", "k.pem"),
+        ])
+        .expect_err("no public key file");
+        assert_eq!(err.var, "JWT_PUBLIC_KEY_FILE");
     }
 
     #[test]

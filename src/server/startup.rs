@@ -10,6 +10,7 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
+use jsonwebtoken::Algorithm;
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use rand::RngCore;
@@ -18,7 +19,14 @@ use tokio::net::TcpListener;
 use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 
 use super::{
-    auth::{cookies::CookiePolicy, csrf, passwords::Passwords, session, tokens::Tokens},
+    auth::{
+        cookies::CookiePolicy,
+        csrf,
+        keys::{KeyError, KeySet},
+        passwords::Passwords,
+        session,
+        tokens::{TokenOptions, Tokens},
+    },
     config::{MIN_SECRET_BYTES, Settings},
     db, rest,
     state::AppState,
@@ -40,6 +48,8 @@ pub enum StartupError {
     Bind { addr: SocketAddr, source: io::Error },
     #[error("cannot prepare the password hasher")]
     Passwords,
+    #[error("signing key {0}")]
+    Keys(#[from] KeyError),
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -56,10 +66,7 @@ impl Application {
     /// # Errors
     /// [`StartupError`] saying which part failed.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let secret = match &settings.jwt_secret {
-            Some(secret) => secret.clone(),
-            None => load_or_create_secret(&settings.data_dir.join("jwt_secret"))?,
-        };
+        let keys = load_keys(&settings)?;
         let db = db::connect(&settings.database_url).await?;
         let passwords = Passwords::new()
             .await
@@ -83,7 +90,17 @@ impl Application {
         let state = AppState {
             leptos_options,
             db,
-            tokens: Tokens::new(&secret, settings.access_ttl, settings.refresh_ttl),
+            tokens: Tokens::new(
+                keys,
+                TokenOptions {
+                    access_ttl: settings.access_ttl,
+                    refresh_ttl: settings.refresh_ttl,
+                    issuer: settings.jwt_issuer.clone(),
+                    audience: settings.jwt_audience.clone(),
+                    leeway: settings.jwt_leeway,
+                    user_id_claim: settings.user_id_claim.clone(),
+                },
+            ),
             passwords,
             cookies: CookiePolicy {
                 secure: settings.cookie_secure,
@@ -128,6 +145,7 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest("/api", rest::router())
+        .route("/.well-known/jwks.json", get(jwks))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -147,12 +165,65 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The public verification keys, so other services can check tokens offline.
+async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        axum::Json(state.tokens.jwks()),
+    )
+}
+
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if db::ping(&state.db).await {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
     }
+}
+
+/// The configured keys: HS256 from JWT_SECRET (or the generated secret file), or EdDSA/RS256
+/// from PEM files.
+fn load_keys(settings: &Settings) -> Result<KeySet, StartupError> {
+    if settings.jwt_algorithm == Algorithm::HS256 {
+        let current = match &settings.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => load_or_create_secret(&settings.data_dir.join("jwt_secret"))?,
+        };
+        return Ok(KeySet::hmac(&current, &settings.jwt_previous_secrets));
+    }
+    let read = |path: &Path| {
+        std::fs::read_to_string(path)
+            .map(|pem| (path.display().to_string(), pem))
+            .map_err(|e| {
+                StartupError::Keys(KeyError {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })
+            })
+    };
+    let (Some(private), Some(public)) = (
+        &settings.jwt_private_key_file,
+        &settings.jwt_public_key_file,
+    ) else {
+        return Err(StartupError::Keys(KeyError {
+            path: String::new(),
+            message: "JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE are required".into(),
+        }));
+    };
+    let private = read(private)?;
+    let public = std::iter::once(public)
+        .chain(&settings.jwt_previous_public_key_files)
+        .map(|p| read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let public: Vec<(&str, &str)> = public
+        .iter()
+        .map(|(p, k)| (p.as_str(), k.as_str()))
+        .collect();
+    Ok(KeySet::asymmetric(
+        settings.jwt_algorithm,
+        (&private.0, &private.1),
+        &public,
+    )?)
 }
 
 /// Reads the generated secret, or creates it (0600) on first run.

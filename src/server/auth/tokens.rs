@@ -2,11 +2,13 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use jsonwebtoken::{Header, Validation, errors::ErrorKind};
 use rand::RngCore;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::keys::KeySet;
 
 /// Tokens here are a few hundred bytes; anything much longer is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 4096;
@@ -46,12 +48,24 @@ pub enum TokenError {
     Invalid,
 }
 
-/// Signs and checks tokens with one HS256 key.
+/// How tokens are made and checked, besides the keys.
+#[derive(Debug, Clone)]
+pub struct TokenOptions {
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    /// Allowed clock difference for `exp` and `nbf`, seconds.
+    pub leeway: u64,
+    /// The claim that carries the user id (Simple JWT's USER_ID_CLAIM).
+    pub user_id_claim: String,
+}
+
+/// Signs with the current key and checks against every accepted one.
 #[derive(Clone)]
 pub struct Tokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    keys: KeySet,
+    options: TokenOptions,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
 }
@@ -63,25 +77,24 @@ pub struct Signed {
 }
 
 impl Tokens {
-    pub fn new(secret: &SecretString, access_ttl: Duration, refresh_ttl: Duration) -> Self {
-        let key = secret.expose_secret().as_bytes();
-        let mut validation = Validation::new(Algorithm::HS256);
-        // Issuer and verifier share one clock, so no leeway: an expired token is expired.
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+    pub fn new(keys: KeySet, options: TokenOptions) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(key),
-            decoding: DecodingKey::from_secret(key),
-            validation,
-            access_ttl,
-            refresh_ttl,
+            keys,
+            access_ttl: options.access_ttl,
+            refresh_ttl: options.refresh_ttl,
+            options,
         }
+    }
+
+    /// The public keys, for /.well-known/jwks.json.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.keys.jwks()
     }
 
     /// Signs a token of `token_type` for a user's session, valid from `now`.
     ///
     /// # Errors
-    /// [`TokenError::Invalid`] if signing fails (it cannot with an HMAC key).
+    /// [`TokenError::Invalid`] if signing fails (a key that cannot sign).
     pub fn sign(
         &self,
         token_type: TokenType,
@@ -102,15 +115,30 @@ impl Tokens {
             exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
             token_type,
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|_| TokenError::Invalid)?;
+        let mut body = serde_json::to_value(&claims).map_err(|_| TokenError::Invalid)?;
+        let map = body.as_object_mut().ok_or(TokenError::Invalid)?;
+        if let Some(id) = map.remove("user_id") {
+            map.insert(self.options.user_id_claim.clone(), id);
+        }
+        if let Some(issuer) = &self.options.issuer {
+            map.insert("iss".into(), issuer.as_str().into());
+        }
+        if let Some(audience) = &self.options.audience {
+            map.insert("aud".into(), audience.as_str().into());
+        }
+        let signing = &self.keys.signing;
+        let mut header = Header::new(signing.algorithm);
+        header.kid = Some(signing.kid.clone());
+        let token =
+            jsonwebtoken::encode(&header, &body, &signing.key).map_err(|_| TokenError::Invalid)?;
         Ok(Signed {
             token: SecretString::from(token),
             claims,
         })
     }
 
-    /// Checks signature, algorithm (HS256 only, whatever the header says), expiry and type.
+    /// Checks size, `kid`, signature with the algorithm configured for that key (never the
+    /// header's `alg`), `exp`/`nbf` with the leeway, `iss`/`aud` when configured, and type.
     ///
     /// # Errors
     /// [`TokenError::Expired`] for a well-signed token past `exp`; [`TokenError::Invalid`]
@@ -119,14 +147,42 @@ impl Tokens {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Invalid);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            })?;
-        if data.claims.token_type == expected && data.claims.sub == data.claims.user_id.to_string()
-        {
-            Ok(data.claims)
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.find(kid))
+            .ok_or(TokenError::Invalid)?;
+        let mut validation = Validation::new(key.algorithm);
+        validation.leeway = self.options.leeway;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        match &self.options.issuer {
+            Some(issuer) => validation.set_issuer(&[issuer]),
+            None => validation.iss = None,
+        }
+        match &self.options.audience {
+            Some(audience) => validation.set_audience(&[audience]),
+            None => validation.validate_aud = false,
+        }
+        let mut data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            &key.key,
+            &validation,
+        )
+        .map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => TokenError::Expired,
+            _ => TokenError::Invalid,
+        })?;
+        let user_id = data
+            .claims
+            .remove(&self.options.user_id_claim)
+            .ok_or(TokenError::Invalid)?;
+        data.claims.insert("user_id".into(), user_id);
+        let claims: Claims = serde_json::from_value(serde_json::Value::Object(data.claims))
+            .map_err(|_| TokenError::Invalid)?;
+        if claims.token_type == expected && claims.sub == claims.user_id.to_string() {
+            Ok(claims)
         } else {
             Err(TokenError::Invalid)
         }
@@ -143,18 +199,26 @@ pub fn random_id() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{TokenError, TokenType, Tokens};
+    use super::{TokenError, TokenOptions, TokenType, Tokens};
+    use crate::server::auth::keys::KeySet;
     use crate::server::now;
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
     use secrecy::{ExposeSecret, SecretString};
     use std::time::Duration;
 
     fn tokens(secret: &str) -> Tokens {
-        Tokens::new(
-            &SecretString::from(secret),
-            Duration::from_secs(300),
-            Duration::from_secs(3600),
-        )
+        Tokens::new(KeySet::hmac(&SecretString::from(secret), &[]), options())
+    }
+
+    fn options() -> TokenOptions {
+        TokenOptions {
+            access_ttl: Duration::from_secs(300),
+            refresh_ttl: Duration::from_secs(3600),
+            issuer: None,
+            audience: None,
+            leeway: 0,
+            user_id_claim: "user_id".into(),
+        }
     }
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";

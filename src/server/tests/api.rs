@@ -366,6 +366,129 @@ async fn unknown_api_routes_are_json_404s(backend: Backend) {
     );
 }
 
+async fn jwks_of(app: &TestApp) -> Value {
+    let response = reqwest::get(app.url("/.well-known/jwks.json"))
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), StatusCode::OK);
+    let cache = response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(cache.contains("max-age"), "JWKS is cacheable: {cache}");
+    response.json().await.expect("json")
+}
+
+fn key_file(name: &str) -> String {
+    format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn eddsa_tokens_verify_offline_against_the_published_jwks(backend: Backend) {
+    use jwt_simple::prelude::{Ed25519PublicKey, EdDSAPublicKeyLike};
+    let (private, public) = (key_file("ed25519.pem"), key_file("ed25519.pub.pem"));
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("JWT_ALGORITHM", "EdDSA"),
+            ("JWT_PRIVATE_KEY_FILE", &private),
+            ("JWT_PUBLIC_KEY_FILE", &public),
+        ],
+    )
+    .await;
+    let (access, _) = registered(&app, "offline").await;
+    assert_eq!(
+        with_token(
+            &app,
+            reqwest::Method::GET,
+            "/api/me",
+            &format!("Bearer {access}"),
+            None
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+
+    let jwks = jwks_of(&app).await;
+    let jwk = &jwks["keys"][0];
+    let x = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        jwk["x"].as_str().expect("x"),
+    )
+    .expect("b64");
+    let key = Ed25519PublicKey::from_bytes(&x)
+        .expect("key")
+        .with_key_id(jwk["kid"].as_str().expect("kid"));
+    let claims = key
+        .verify_token::<Value>(&access, None)
+        .expect("an independent library accepts the token");
+    assert_eq!(claims.custom["token_type"], "access");
+    assert!(
+        claims.custom["user_id"].is_i64(),
+        "Simple JWT's user_id claim: {:?}",
+        claims.custom
+    );
+}
+
+async fn rs256_tokens_verify_offline_against_the_published_jwks(backend: Backend) {
+    use jwt_simple::prelude::{RS256PublicKey, RSAPublicKeyLike};
+    let (private, public) = (key_file("rsa.pem"), key_file("rsa.pub.pem"));
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("JWT_ALGORITHM", "RS256"),
+            ("JWT_PRIVATE_KEY_FILE", &private),
+            ("JWT_PUBLIC_KEY_FILE", &public),
+            ("USER_ID_CLAIM", "uid"),
+        ],
+    )
+    .await;
+    let (access, _) = registered(&app, "rsa").await;
+    let jwks = jwks_of(&app).await;
+    let jwk = &jwks["keys"][0];
+    let b64 = |field: &str| {
+        base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            jwk[field].as_str().expect("member"),
+        )
+        .expect("b64")
+    };
+    let key = RS256PublicKey::from_components(&b64("n"), &b64("e")).expect("key");
+    let claims = key
+        .verify_token::<Value>(&access, None)
+        .expect("an independent library accepts the token");
+    assert!(
+        claims.custom["uid"].is_i64(),
+        "the configured user id claim: {:?}",
+        claims.custom
+    );
+    assert_eq!(
+        with_token(
+            &app,
+            reqwest::Method::GET,
+            "/api/me",
+            &format!("Bearer {access}"),
+            None
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+}
+
+async fn with_hs256_the_jwks_is_empty(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(jwks_of(&app).await, json!({ "keys": [] }));
+}
+
+on_both_backends!(
+    eddsa_tokens_verify_offline_against_the_published_jwks,
+    rs256_tokens_verify_offline_against_the_published_jwks,
+    with_hs256_the_jwks_is_empty,
+);
+
 on_both_backends!(
     registration_answers_201_with_the_user_or_400_per_field,
     token_obtain_refresh_verify_and_blacklist_behave_like_simple_jwt,
