@@ -38,6 +38,15 @@ if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/end2end/
 fi
 export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
 
+# schemathesis, for the schema-driven fuzz run of the JSON API (a venv under target/).
+SCHEMATHESIS_VERSION="4.32.5"
+export SCHEMATHESIS="$ROOT/target/fuzz-venv/bin/schemathesis"
+if [ "$("$SCHEMATHESIS" --version 2>/dev/null | awk '{print $NF}')" != "$SCHEMATHESIS_VERSION" ]; then
+  say "installing schemathesis $SCHEMATHESIS_VERSION"
+  python3 -m venv "$ROOT/target/fuzz-venv"
+  "$ROOT/target/fuzz-venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
 # Debian's Chromium for the browser tests (Playwright's own download cannot work here).
 if [ ! -x /usr/bin/chromium ]; then
   say "installing Debian's chromium"

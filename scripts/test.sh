@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test latchkey has: format, lints (server and browser builds), the
-# release build, unit + integration tests on SQLite and PostgreSQL, and Playwright in Chromium.
+# Runs every check and test latchkey has: format, lints (server and browser builds), unit +
+# integration tests on SQLite and PostgreSQL, the release build, a schema-driven fuzz run of the
+# JSON API, and Playwright in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -35,6 +36,9 @@ cargo test --release --features ssr --lib --test cli
 # Built last, so the end-to-end tests run the binary and WASM cargo-leptos produced.
 step "release build (server + WASM)"
 cargo leptos build --release
+
+step "JSON API fuzzing (schemathesis against the OpenAPI document)"
+scripts/fuzz-api.sh
 
 step "end-to-end tests (Playwright, Chromium, release build)"
 (cd end2end && npx playwright test)

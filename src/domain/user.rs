@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A user as shown on the profile page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: i64,
     pub username: String,

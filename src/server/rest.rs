@@ -6,8 +6,12 @@ mod errors;
 mod handlers;
 
 use axum::{
-    Router,
+    Json, Router,
     routing::{MethodRouter, get, post},
+};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
 use super::state::AppState;
@@ -20,6 +24,41 @@ fn both(router: Router<AppState>, path: &str, method: MethodRouter<AppState>) ->
         .route(&format!("{path}/"), method)
 }
 
+/// The OpenAPI document, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "latchkey API", description = "JSON endpoints shaped like Django REST Framework + Simple JWT."),
+    paths(
+        handlers::register,
+        handlers::obtain,
+        handlers::refresh,
+        handlers::verify,
+        handlers::blacklist,
+        handlers::me,
+        handlers::update_me,
+        handlers::change_password,
+    ),
+    modifiers(&BearerScheme)
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
 /// The routes, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
     let routes = [
@@ -30,6 +69,7 @@ pub fn router() -> Router<AppState> {
         ("/token/blacklist", post(handlers::blacklist)),
         ("/me", get(handlers::me).patch(handlers::update_me)),
         ("/me/password", post(handlers::change_password)),
+        ("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })),
     ];
     routes
         .into_iter()

@@ -1,19 +1,22 @@
 //! Every API error as JSON with a stable shape, in Simple JWT's words where it has them.
 
+use std::collections::BTreeMap;
+
 use axum::{
     Json,
     extract::rejection::JsonRejection,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::AppError;
 
 #[derive(Debug)]
 pub enum ApiError {
     /// 400 `{"field": ["message", ...]}`, as DRF serializers answer.
-    Fields(std::collections::BTreeMap<String, Vec<String>>),
+    Fields(BTreeMap<String, Vec<String>>),
     /// 400 `{"detail": ...}` for a body that is not the JSON expected.
     BadRequest(String),
     /// 401 for a failed token request.
@@ -54,41 +57,94 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// 400: DRF's field errors, or a `detail` for a body that is not the JSON expected.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BadRequest {
+    Fields(BTreeMap<String, Vec<String>>),
+    Detail(Detail),
+}
+
+/// `{"detail", "code"?, "messages"?}`: every API error but a field error.
+#[derive(Serialize, ToSchema)]
+pub struct Detail {
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    messages: Vec<TokenMessage>,
+}
+
+/// Why a token was not accepted: `code` is `token_expired` or `token_invalid`.
+#[derive(Serialize, ToSchema)]
+pub struct TokenMessage {
+    message: &'static str,
+    code: &'static str,
+}
+
+fn detail(detail: impl Into<String>, code: Option<&'static str>) -> Detail {
+    Detail {
+        detail: detail.into(),
+        code,
+        messages: Vec::new(),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
-            Self::Fields(fields) => (StatusCode::BAD_REQUEST, json!(fields)),
-            Self::BadRequest(detail) => (StatusCode::BAD_REQUEST, json!({ "detail": detail })),
+            Self::Fields(fields) => {
+                return (StatusCode::BAD_REQUEST, Json(BadRequest::Fields(fields))).into_response();
+            }
+            Self::BadRequest(text) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(BadRequest::Detail(detail(text, None))),
+                )
+                    .into_response();
+            }
             Self::NoActiveAccount => (
                 StatusCode::UNAUTHORIZED,
-                json!({ "detail": "No active account found with the given credentials", "code": "no_active_account" }),
+                detail(
+                    "No active account found with the given credentials",
+                    Some("no_active_account"),
+                ),
             ),
             Self::NotAuthenticated => (
                 StatusCode::UNAUTHORIZED,
-                json!({ "detail": "Authentication credentials were not provided.", "code": "not_authenticated" }),
+                detail(
+                    "Authentication credentials were not provided.",
+                    Some("not_authenticated"),
+                ),
             ),
+            // Simple JWT's top-level code, which clients test to decide to refresh; the
+            // message's own code says whether the token expired or is invalid.
             Self::TokenNotValid { expired } => (
                 StatusCode::UNAUTHORIZED,
-                // Simple JWT's top-level code, which clients test to decide to refresh; the
-                // message's own code says whether the token expired or is invalid.
-                json!({
-                    "detail": "Given token not valid for any token type",
-                    "code": "token_not_valid",
-                    "messages": [{
-                        "message": if expired { "Token is expired" } else { "Token is invalid" },
-                        "code": if expired { "token_expired" } else { "token_invalid" },
+                Detail {
+                    detail: "Given token not valid for any token type".into(),
+                    code: Some("token_not_valid"),
+                    messages: vec![if expired {
+                        TokenMessage {
+                            message: "Token is expired",
+                            code: "token_expired",
+                        }
+                    } else {
+                        TokenMessage {
+                            message: "Token is invalid",
+                            code: "token_invalid",
+                        }
                     }],
-                }),
+                },
             ),
-            Self::NotFound => (StatusCode::NOT_FOUND, json!({ "detail": "Not found." })),
+            Self::NotFound => (StatusCode::NOT_FOUND, detail("Not found.", None)),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "detail": "Something went wrong on our side. Please try again." }),
+                detail("Something went wrong on our side. Please try again.", None),
             ),
         };
-        let unauthorized = status == StatusCode::UNAUTHORIZED;
         let mut response = (status, Json(body)).into_response();
-        if unauthorized {
+        if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"api\""),

@@ -7,9 +7,12 @@ use axum::{
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
-use super::ApiError;
+use super::{
+    ApiError,
+    errors::{BadRequest, Detail},
+};
 use crate::{
     domain::UserView,
     error::{AppError, FieldError, FieldErrors},
@@ -24,6 +27,10 @@ use crate::{
 };
 
 type Body<T> = Result<Json<T>, JsonRejection>;
+
+/// `{}`: Simple JWT's answer when there is nothing to say.
+#[derive(Serialize, ToSchema)]
+pub struct Empty {}
 
 const REQUIRED: &str = "This field is required.";
 
@@ -43,7 +50,7 @@ fn fields_or(errors: FieldErrors) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Register {
     email: Option<String>,
     username: Option<String>,
@@ -52,6 +59,9 @@ pub struct Register {
     last_name: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/register", tag = "accounts", request_body = Register,
+    responses((status = 201, description = "Account created", body = UserView),
+              (status = 400, description = "Invalid fields", body = BadRequest)))]
 pub async fn register(
     State(state): State<AppState>,
     body: Body<Register>,
@@ -88,7 +98,7 @@ pub async fn register(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Obtain {
     username: Option<String>,
     email: Option<String>,
@@ -97,7 +107,7 @@ pub struct Obtain {
 
 /// `{"access", "refresh"}`; `refresh` is absent only when a concurrent request already received
 /// the successor of the refresh token presented.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Pair {
     access: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +123,10 @@ impl From<Issued> for Pair {
     }
 }
 
+#[utoipa::path(post, path = "/api/token", tag = "tokens", request_body = Obtain,
+    responses((status = 200, description = "A token pair", body = Pair),
+              (status = 400, description = "Missing fields", body = BadRequest),
+              (status = 401, description = "Wrong credentials or inactive account", body = Detail)))]
 pub async fn obtain(
     State(state): State<AppState>,
     body: Body<Obtain>,
@@ -127,7 +141,7 @@ pub async fn obtain(
     Ok(Json(issued.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RefreshBody {
     refresh: Option<String>,
 }
@@ -140,6 +154,10 @@ fn refresh_field(body: Body<RefreshBody>) -> Result<String, ApiError> {
     Ok(refresh)
 }
 
+#[utoipa::path(post, path = "/api/token/refresh", tag = "tokens", request_body = RefreshBody,
+    responses((status = 200, description = "A new pair; the presented refresh token is dead", body = Pair),
+              (status = 400, description = "Missing fields", body = BadRequest),
+              (status = 401, description = "Invalid, expired, used or revoked refresh token", body = Detail)))]
 pub async fn refresh(
     State(state): State<AppState>,
     body: Body<RefreshBody>,
@@ -149,33 +167,41 @@ pub async fn refresh(
     Ok(Json(issued.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct VerifyBody {
     token: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/token/verify", tag = "tokens", request_body = VerifyBody,
+    responses((status = 200, description = "The token is good", body = Empty),
+              (status = 400, description = "Missing fields", body = BadRequest),
+              (status = 401, description = "The token is not good", body = Detail)))]
 pub async fn verify(
     State(state): State<AppState>,
     body: Body<VerifyBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Empty>, ApiError> {
     let Json(body) = body?;
     let mut errors = FieldErrors::default();
     let token = required(&mut errors, "token", body.token);
     fields_or(errors)?;
     match sessions::check_any(&state, &token).await? {
-        Access::Valid(..) => Ok(Json(json!({}))),
+        Access::Valid(..) => Ok(Json(Empty {})),
         Access::Expired => Err(ApiError::TokenNotValid { expired: true }),
         Access::Invalid => Err(ApiError::TokenNotValid { expired: false }),
     }
 }
 
+#[utoipa::path(post, path = "/api/token/blacklist", tag = "tokens", request_body = RefreshBody,
+    responses((status = 200, description = "The refresh token's session has ended", body = Empty),
+              (status = 400, description = "Missing fields", body = BadRequest),
+              (status = 401, description = "Not a valid refresh token", body = Detail)))]
 pub async fn blacklist(
     State(state): State<AppState>,
     body: Body<RefreshBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Empty>, ApiError> {
     let token = refresh_field(body)?;
     sessions::revoke_by_refresh(&state, &token).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }
 
 /// The user behind `Authorization: <type> <access token>`, a type from AUTH_HEADER_TYPES.
@@ -212,11 +238,14 @@ impl FromRequestParts<AppState> for BearerUser {
     }
 }
 
+#[utoipa::path(get, path = "/api/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "The signed-in user", body = UserView),
+              (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
 pub async fn me(BearerUser(identity): BearerUser) -> Json<UserView> {
     Json(accounts::view(&identity.user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct UpdateMe {
     username: Option<String>,
     email: Option<String>,
@@ -224,6 +253,10 @@ pub struct UpdateMe {
     last_name: Option<String>,
 }
 
+#[utoipa::path(patch, path = "/api/me", tag = "accounts", security(("bearer" = [])), request_body = UpdateMe,
+    responses((status = 200, description = "The updated user", body = UserView),
+              (status = 400, description = "Invalid fields", body = BadRequest),
+              (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
 pub async fn update_me(
     State(state): State<AppState>,
     BearerUser(identity): BearerUser,
@@ -240,12 +273,16 @@ pub async fn update_me(
     Ok(Json(accounts::update_profile(&state, user, &input).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct PasswordChange {
     current_password: Option<String>,
     new_password: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/me/password", tag = "accounts", security(("bearer" = [])), request_body = PasswordChange,
+    responses((status = 204, description = "Changed; the user's other sessions ended"),
+              (status = 400, description = "Wrong current password or a weak new one", body = BadRequest),
+              (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
 pub async fn change_password(
     State(state): State<AppState>,
     BearerUser(identity): BearerUser,

@@ -478,6 +478,40 @@ async fn rs256_tokens_verify_offline_against_the_published_jwks(backend: Backend
     );
 }
 
+async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let doc: Value = reqwest::get(app.url("/api/openapi.json"))
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "{}",
+        doc["openapi"]
+    );
+    for (path, method) in [
+        ("/api/register", "post"),
+        ("/api/token", "post"),
+        ("/api/token/refresh", "post"),
+        ("/api/token/verify", "post"),
+        ("/api/token/blacklist", "post"),
+        ("/api/me", "get"),
+        ("/api/me", "patch"),
+        ("/api/me/password", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is documented"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
 async fn with_hs256_the_jwks_is_empty(backend: Backend) {
     let app = spawn_app(backend).await;
     assert_eq!(jwks_of(&app).await, json!({ "keys": [] }));
@@ -487,6 +521,7 @@ on_both_backends!(
     eddsa_tokens_verify_offline_against_the_published_jwks,
     rs256_tokens_verify_offline_against_the_published_jwks,
     with_hs256_the_jwks_is_empty,
+    the_openapi_document_describes_every_endpoint,
 );
 
 on_both_backends!(
