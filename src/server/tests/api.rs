@@ -34,6 +34,11 @@ async fn with_token(
     request.send().await.expect("request")
 }
 
+/// `GET path` (`/api/me` or `/api/me/`) with this `Authorization` header.
+async fn me_as(app: &TestApp, path: &str, authorization: &str) -> reqwest::Response {
+    with_token(app, reqwest::Method::GET, path, authorization, None).await
+}
+
 /// Registers `name` and returns `(access, refresh)`.
 async fn registered(app: &TestApp, name: &str) -> (String, String) {
     let (status, user) = post(
@@ -183,14 +188,7 @@ async fn me_needs_a_valid_bearer_token_and_says_why_not(backend: Backend) {
     let app = spawn_app(backend).await;
     let (access, _) = registered(&app, "linus").await;
 
-    let me = with_token(
-        &app,
-        reqwest::Method::GET,
-        "/api/me/",
-        &format!("Bearer {access}"),
-        None,
-    )
-    .await;
+    let me = me_as(&app, "/api/me/", &format!("Bearer {access}")).await;
     assert_eq!(me.status(), StatusCode::OK);
     let me: Value = me.json().await.expect("json");
     assert_eq!(me["username"], "linus");
@@ -234,27 +232,13 @@ async fn me_needs_a_valid_bearer_token_and_says_why_not(backend: Backend) {
     );
 
     let (_, refresh) = registered(&app, "torvalds").await;
-    let wrong_type = with_token(
-        &app,
-        reqwest::Method::GET,
-        "/api/me",
-        &format!("Bearer {refresh}"),
-        None,
-    )
-    .await;
+    let wrong_type = me_as(&app, "/api/me", &format!("Bearer {refresh}")).await;
     assert_eq!(
         wrong_type.status(),
         StatusCode::UNAUTHORIZED,
         "a refresh token is not an access token"
     );
-    let jwt_prefix = with_token(
-        &app,
-        reqwest::Method::GET,
-        "/api/me",
-        &format!("JWT {access}"),
-        None,
-    )
-    .await;
+    let jwt_prefix = me_as(&app, "/api/me", &format!("JWT {access}")).await;
     assert_eq!(
         jwt_prefix.status(),
         StatusCode::UNAUTHORIZED,
@@ -265,14 +249,7 @@ async fn me_needs_a_valid_bearer_token_and_says_why_not(backend: Backend) {
 async fn the_jwt_prefix_can_be_allowed_for_old_clients(backend: Backend) {
     let app = spawn_app_with(backend, &[("AUTH_HEADER_TYPES", "Bearer,JWT")]).await;
     let (access, _) = registered(&app, "old").await;
-    let response = with_token(
-        &app,
-        reqwest::Method::GET,
-        "/api/me",
-        &format!("JWT {access}"),
-        None,
-    )
-    .await;
+    let response = me_as(&app, "/api/me", &format!("JWT {access}")).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -327,14 +304,7 @@ async fn me_can_be_patched_and_the_password_changed(backend: Backend) {
     )
     .await;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
-    let other = with_token(
-        &app,
-        reqwest::Method::GET,
-        "/api/me",
-        &format!("Bearer {other_access}"),
-        None,
-    )
-    .await;
+    let other = me_as(&app, "/api/me", &format!("Bearer {other_access}")).await;
     assert_eq!(
         other.status(),
         StatusCode::UNAUTHORIZED,
@@ -350,7 +320,7 @@ async fn me_can_be_patched_and_the_password_changed(backend: Backend) {
         .0,
         StatusCode::UNAUTHORIZED
     );
-    let still = with_token(&app, reqwest::Method::GET, "/api/me", &bearer, None).await;
+    let still = me_as(&app, "/api/me", &bearer).await;
     assert_eq!(still.status(), StatusCode::OK, "this session goes on");
 }
 
@@ -399,15 +369,9 @@ async fn eddsa_tokens_verify_offline_against_the_published_jwks(backend: Backend
     .await;
     let (access, _) = registered(&app, "offline").await;
     assert_eq!(
-        with_token(
-            &app,
-            reqwest::Method::GET,
-            "/api/me",
-            &format!("Bearer {access}"),
-            None
-        )
-        .await
-        .status(),
+        me_as(&app, "/api/me", &format!("Bearer {access}"))
+            .await
+            .status(),
         StatusCode::OK
     );
 
@@ -465,15 +429,9 @@ async fn rs256_tokens_verify_offline_against_the_published_jwks(backend: Backend
         claims.custom
     );
     assert_eq!(
-        with_token(
-            &app,
-            reqwest::Method::GET,
-            "/api/me",
-            &format!("Bearer {access}"),
-            None
-        )
-        .await
-        .status(),
+        me_as(&app, "/api/me", &format!("Bearer {access}"))
+            .await
+            .status(),
         StatusCode::OK
     );
 }
