@@ -50,10 +50,15 @@ fn fields_or(errors: FieldErrors) -> Result<(), ApiError> {
     }
 }
 
+/// Absent fields stay `None` in Rust so the answer can say "This field is required." in DRF's
+/// words; the schema still marks them required.
 #[derive(Deserialize, ToSchema)]
 pub struct Register {
+    #[schema(required = true, nullable = false)]
     email: Option<String>,
+    #[schema(required = true, nullable = false)]
     username: Option<String>,
+    #[schema(required = true, nullable = false)]
     password: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -102,6 +107,7 @@ pub async fn register(
 pub struct Obtain {
     username: Option<String>,
     email: Option<String>,
+    #[schema(required = true, nullable = false)]
     password: Option<String>,
 }
 
@@ -143,6 +149,7 @@ pub async fn obtain(
 
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshBody {
+    #[schema(required = true, nullable = false)]
     refresh: Option<String>,
 }
 
@@ -169,6 +176,7 @@ pub async fn refresh(
 
 #[derive(Deserialize, ToSchema)]
 pub struct VerifyBody {
+    #[schema(required = true, nullable = false)]
     token: Option<String>,
 }
 
@@ -275,7 +283,9 @@ pub async fn update_me(
 
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordChange {
+    #[schema(required = true, nullable = false)]
     current_password: Option<String>,
+    #[schema(required = true, nullable = false)]
     new_password: Option<String>,
 }
 
