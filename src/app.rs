@@ -37,6 +37,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    crate::server::headers::set_page_policy();
     view! {
         <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
         <Title formatter=|page: String| format!("{page} · latchkey")/>

@@ -28,7 +28,7 @@ use super::{
         tokens::{TokenOptions, Tokens},
     },
     config::{MIN_SECRET_BYTES, Settings},
-    db, rest,
+    db, headers, rest,
     state::AppState,
     telemetry,
 };
@@ -161,6 +161,7 @@ fn router(state: AppState) -> Router {
             tracing::error!("a request handler panicked");
             crate::error::AppError::Internal.into_response()
         }))
+        .layer(from_fn_with_state(state.clone(), headers::add))
         .layer(from_fn(telemetry::log_request))
         .with_state(state)
 }

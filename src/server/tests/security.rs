@@ -2,7 +2,9 @@
 
 use reqwest::{StatusCode, header};
 
-use super::helpers::{Backend, ORIGIN, PASSWORD, browser, location, on_both_backends, spawn_app};
+use super::helpers::{
+    Backend, ORIGIN, PASSWORD, browser, location, on_both_backends, spawn_app, spawn_app_with,
+};
 
 async fn cross_site_posts_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -180,6 +182,88 @@ async fn oversized_bodies_are_refused_before_they_are_read(backend: Backend) {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+async fn pages_carry_a_nonce_csp_that_covers_their_scripts(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/", "/login", "/no/such/page"] {
+        let page = app.get(path).await;
+        let csp = page
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let html = page.text().await.expect("html");
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("{path}: no nonce in {csp:?}"));
+        assert!(
+            !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+        assert!(!scripts.is_empty(), "{path} has its hydration script");
+        for script in scripts {
+            let tag = script.split('>').next().unwrap_or_default();
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")),
+                "{path}: a script without the nonce: <script{tag}>"
+            );
+        }
+    }
+    let a = app
+        .get("/login")
+        .await
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .cloned();
+    let b = app
+        .get("/login")
+        .await
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .cloned();
+    assert_ne!(a, b, "a fresh nonce per response");
+}
+
+async fn every_response_carries_the_security_headers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/", "/api/openapi.json", "/healthz", "/pkg/missing.css"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        assert_eq!(
+            headers
+                .get(header::X_CONTENT_TYPE_OPTIONS)
+                .map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{path}"
+        );
+        assert_eq!(
+            headers.get(header::REFERRER_POLICY).map(|v| v.as_bytes()),
+            Some(&b"same-origin"[..]),
+            "{path}"
+        );
+        assert!(
+            headers.get(header::CONTENT_SECURITY_POLICY).is_some(),
+            "{path}"
+        );
+        assert!(
+            headers.get(header::STRICT_TRANSPORT_SECURITY).is_none(),
+            "no HSTS on plain http: {path}"
+        );
+    }
+    let secure = spawn_app_with(backend, &[("COOKIE_SECURE", "true")]).await;
+    assert!(
+        secure
+            .get("/")
+            .await
+            .headers()
+            .get(header::STRICT_TRANSPORT_SECURITY)
+            .is_some()
+    );
+}
+
 async fn unknown_pages_are_404(backend: Backend) {
     let app = spawn_app(backend).await;
     assert_eq!(
@@ -196,4 +280,6 @@ on_both_backends!(
     health_and_readiness_answer,
     unknown_pages_are_404,
     oversized_bodies_are_refused_before_they_are_read,
+    pages_carry_a_nonce_csp_that_covers_their_scripts,
+    every_response_carries_the_security_headers,
 );
