@@ -1,6 +1,12 @@
 //! Building the application from settings: secret, database, state, router, listener.
 
-use std::{future::Future, io, net::SocketAddr, path::Path, sync::Arc};
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, OnceLock},
+};
 
 use axum::{
     Router,
@@ -12,7 +18,7 @@ use axum::{
 };
 use jsonwebtoken::Algorithm;
 use leptos::{config::LeptosOptions, prelude::provide_context};
-use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, file_and_error_handler, generate_route_list};
 use rand::RngCore;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -137,8 +143,17 @@ impl Application {
     }
 }
 
+/// Leptos's route-list generation renders the app once with resource loading suppressed by a
+/// process-global flag, so a page rendering at that moment elsewhere in the process can hang
+/// for good (leptos-rs/leptos#4773). Generate the list once per process, before any server of
+/// this process can render: it is derived from the code alone, not state.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
     let context_state = state.clone();
     Router::new()
