@@ -47,9 +47,11 @@ impl CookiePolicy {
         access.is_some() || refresh.is_some()
     }
 
-    /// A cookie carrying `signed`, living exactly as long as the token.
-    pub fn token_cookie(self, name: &'static str, signed: &Signed, now: i64) -> Cookie<'static> {
-        let max_age = (signed.claims.exp - now).max(0);
+    /// A cookie carrying a token just signed, living exactly as long as the token. (The
+    /// lifetime comes from the token itself, not the clock, so a second ticking between
+    /// signing and this call cannot shave one off.)
+    pub fn token_cookie(self, name: &'static str, signed: &Signed) -> Cookie<'static> {
+        let max_age = (signed.claims.exp - signed.claims.iat).max(0);
         self.base(name, signed.token.expose_secret().to_string(), max_age)
     }
 

@@ -132,18 +132,16 @@ fn is_asset_or_probe(path: &str) -> bool {
 
 /// The cookies carrying freshly issued tokens.
 pub fn issued_cookies(state: &AppState, issued: &Issued) -> Vec<Cookie<'static>> {
-    let now = now();
-    let mut cookies =
-        vec![
-            state
-                .cookies
-                .token_cookie(state.cookies.access_name(), &issued.access, now),
-        ];
+    let mut cookies = vec![
+        state
+            .cookies
+            .token_cookie(state.cookies.access_name(), &issued.access),
+    ];
     if let Some(refresh) = &issued.refresh {
         cookies.push(
             state
                 .cookies
-                .token_cookie(state.cookies.refresh_name(), refresh, now),
+                .token_cookie(state.cookies.refresh_name(), refresh),
         );
     }
     cookies
