@@ -15,7 +15,10 @@ mod support {
     use crate::{
         error::AppError,
         server::{
-            auth::{MaybeAuthUser, SessionState, cookies::header_value, session::issued_cookies},
+            auth::{
+                AuthUser, Identity, MaybeAuthUser, SessionState, cookies::header_value,
+                session::issued_cookies,
+            },
             services::sessions::Issued,
             state::AppState,
         },
@@ -47,9 +50,15 @@ mod support {
             })
     }
 
-    /// The signed-in user, through the same extractor the REST handlers use.
-    pub async fn identity() -> Result<Option<crate::server::auth::Identity>, AppError> {
+    /// The signed-in user, if any (the session middleware's verdict, through its extractor).
+    pub async fn identity() -> Result<Option<Identity>, AppError> {
         let MaybeAuthUser(identity) = MaybeAuthUser::from_request_parts(&mut parts()?, &()).await?;
+        Ok(identity)
+    }
+
+    /// The signed-in user, or [`AppError::Unauthorized`].
+    pub async fn signed_in() -> Result<Identity, AppError> {
+        let AuthUser(identity) = AuthUser::from_request_parts(&mut parts()?, &()).await?;
         Ok(identity)
     }
 

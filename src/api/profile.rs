@@ -12,13 +12,13 @@ pub async fn update_profile(
     first_name: String,
     last_name: String,
 ) -> Result<UserView, AppError> {
-    use super::support::{identity, state, with_status};
+    use super::support::{signed_in, state, with_status};
     use crate::server::services::accounts;
 
     with_status(
         async {
             let state = state()?;
-            let identity = identity().await?.ok_or(AppError::Unauthorized)?;
+            let identity = signed_in().await?;
             let input = accounts::ProfileInput {
                 username,
                 email,
@@ -37,13 +37,13 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), AppError> {
-    use super::support::{identity, state, with_status};
+    use super::support::{signed_in, state, with_status};
     use crate::server::services::accounts;
 
     with_status(
         async {
             let state = state()?;
-            let identity = identity().await?.ok_or(AppError::Unauthorized)?;
+            let identity = signed_in().await?;
             accounts::change_password(
                 &state,
                 &identity.user,
