@@ -94,12 +94,7 @@ pub async fn refresh_session() -> Result<CurrentUser, AppError> {
             let refresh = refresh_cookie(&state)?.ok_or(AppError::Unauthorized)?;
             let (user, issued) = sessions::refresh(&state, &refresh).await?;
             set_issued(&state, &issued);
-            let identity = Identity {
-                user,
-                session_id: issued.access.claims.sid.clone(),
-                access_expires_at: issued.access.claims.exp,
-            };
-            Ok(identity.current_user())
+            Ok(Identity::new(user, &issued.access.claims).current_user())
         }
         .await,
     )

@@ -10,7 +10,7 @@ use axum::{
 };
 use axum_extra::extract::cookie::Cookie;
 
-use super::cookies::header_value;
+use super::{cookies::header_value, tokens::Claims};
 use crate::{
     domain::{CurrentUser, safe_next_path},
     error::AppError,
@@ -39,6 +39,15 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The user behind a verified access token, in the session that token names.
+    pub fn new(user: UserRow, access: &Claims) -> Self {
+        Self {
+            user,
+            session_id: access.sid.clone(),
+            access_expires_at: access.exp,
+        }
+    }
+
     pub fn current_user(&self) -> CurrentUser {
         CurrentUser {
             user: accounts::view(&self.user),
@@ -70,11 +79,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     if let Some(access) = access {
         match sessions::authenticate(&state, &access).await {
             Ok(Access::Valid(user, claims)) => {
-                session.identity = Some(Identity {
-                    user: *user,
-                    session_id: claims.sid,
-                    access_expires_at: claims.exp,
-                });
+                session.identity = Some(Identity::new(*user, &claims));
             }
             Ok(Access::Expired | Access::Invalid) => {}
             Err(e) => return e.into_response(),
@@ -84,11 +89,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
         match refresh {
             Some(refresh) => match sessions::refresh(&state, &refresh).await {
                 Ok((user, issued)) => {
-                    session.identity = Some(Identity {
-                        user,
-                        session_id: issued.access.claims.sid.clone(),
-                        access_expires_at: issued.access.claims.exp,
-                    });
+                    session.identity = Some(Identity::new(user, &issued.access.claims));
                     session.refreshed = true;
                     set_cookies = issued_cookies(&state, &issued);
                 }

@@ -235,11 +235,7 @@ impl FromRequestParts<AppState> for BearerUser {
             return Err(ApiError::NotAuthenticated);
         }
         match sessions::authenticate(state, token.trim()).await? {
-            Access::Valid(user, claims) => Ok(Self(Identity {
-                user: *user,
-                session_id: claims.sid,
-                access_expires_at: claims.exp,
-            })),
+            Access::Valid(user, claims) => Ok(Self(Identity::new(*user, &claims))),
             Access::Expired => Err(ApiError::TokenNotValid { expired: true }),
             Access::Invalid => Err(ApiError::TokenNotValid { expired: false }),
         }
