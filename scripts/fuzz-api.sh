@@ -26,10 +26,13 @@ curl -fs -X POST "$BASE/api/register" -H 'Content-Type: application/json' \
 ACCESS="$(curl -fs -X POST "$BASE/api/token" -H 'Content-Type: application/json' \
   -d '{"username":"fuzz","password":"correct horse battery"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')"
 
+# Log-out-everywhere is left out: it would end the account's only session at the first call
+# and leave every later authenticated request a 401. Its behaviour has integration tests.
 "$SCHEMATHESIS" run "$BASE/api/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --header "Authorization: Bearer $ACCESS" \
   --max-examples 40 \
   --max-failures 5 \
   --request-timeout 10 \
-  --suppress-health-check all
+  --suppress-health-check all \
+  --exclude-path /api/me/logout-all

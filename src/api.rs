@@ -16,8 +16,8 @@ mod support {
         error::AppError,
         server::{
             auth::{
-                AuthUser, Identity, MaybeAuthUser, SessionState, cookies::header_value,
-                session::issued_cookies,
+                AuthUser, Identity, MaybeAuthUser, SessionState, client::ClientAddr,
+                cookies::header_value, session::issued_cookies,
             },
             services::sessions::Issued,
             state::AppState,
@@ -62,6 +62,18 @@ mod support {
         Ok(identity)
     }
 
+    /// The client's address (see [`ClientAddr`]).
+    pub fn client() -> Result<std::net::IpAddr, AppError> {
+        parts()?
+            .extensions
+            .get::<ClientAddr>()
+            .map(|c| c.0)
+            .ok_or_else(|| {
+                tracing::error!("client address middleware did not run for a server function");
+                AppError::Internal
+            })
+    }
+
     /// The refresh cookie the browser sent, if any.
     pub fn refresh_cookie(state: &AppState) -> Result<Option<String>, AppError> {
         Ok(state.cookies.read(&parts()?.headers).1)
@@ -100,6 +112,9 @@ mod support {
                     axum::http::StatusCode::from_u16(error.status())
                         .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
                 );
+            }
+            if let Some(seconds) = error.retry_after() {
+                response.insert_header(axum::http::header::RETRY_AFTER, seconds.into());
             }
         }
         result

@@ -39,6 +39,13 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     crate::server::headers::set_page_policy();
+    // Effects run only in the browser, once the page is hydrated: say so on <html>, for
+    // styles that differ with JavaScript and for the end-to-end tests to wait on.
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
         <Title formatter=|page: String| format!("{page} · latchkey")/>

@@ -3,7 +3,8 @@
 mod field;
 mod nav;
 mod session;
+mod tabs;
 
-pub use field::{Field, FormAlert, field_message, kept_value};
+pub use field::{Field, FormAlert, StrengthMeter, field_message, kept_value};
 pub use nav::Nav;
 pub use session::{Session, SessionProvider, redirect_when_signed_out, use_session};

@@ -6,9 +6,11 @@ mod user;
 mod username;
 
 pub use email::Email;
-pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password};
+pub use password::{
+    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, MIN_STRENGTH, Password, Strength, check_typed,
+};
 pub use user::{CurrentUser, UserView, format_timestamp};
-pub use username::{MAX_USERNAME_CHARS, Username};
+pub use username::{MAX_USERNAME_CHARS, Username, fold};
 
 /// Where a login may send a person afterwards: a same-site path, never another origin.
 ///

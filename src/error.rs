@@ -85,6 +85,13 @@ pub enum AppError {
     /// 401: no session, or the session has ended (refresh token expired or revoked).
     #[error("Please log in to continue.")]
     Unauthorized,
+    /// 429: too many attempts from this address or at this account; try again after
+    /// `retry_after` seconds.
+    #[error("Too many attempts. Please wait {retry_after} seconds and try again.")]
+    Throttled { retry_after: u64 },
+    /// 503: every password hasher stayed busy for too long; try again in a moment.
+    #[error("The server is busy. Please try again in a moment.")]
+    Busy,
     /// 403: the request came from a page on another site.
     #[error("This request was refused because it did not come from this site.")]
     Forbidden,
@@ -103,8 +110,19 @@ impl AppError {
             Self::Validation(_) => 400,
             Self::InvalidCredentials | Self::Unauthorized => 401,
             Self::Forbidden => 403,
+            Self::Throttled { .. } => 429,
             Self::Internal => 500,
+            Self::Busy => 503,
             Self::Network => 502,
+        }
+    }
+
+    /// Seconds to wait before trying again, for 429 and 503 answers (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Throttled { retry_after } => Some(*retry_after),
+            Self::Busy => Some(1),
+            _ => None,
         }
     }
 
@@ -128,7 +146,7 @@ impl FromServerFnError for AppError {
                 let mut fields = FieldErrors::default();
                 fields.add(
                     "form",
-                    FieldError::new("The form was incomplete. Please try again."),
+                    FieldError::new("The form could not be read. Please try again."),
                 );
                 Self::Validation(fields)
             }
@@ -162,10 +180,16 @@ impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
         let status = axum::http::StatusCode::from_u16(self.status())
             .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        (
+        let mut response = (
             status,
             axum::Json(serde_json::json!({ "detail": self.to_string() })),
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod forms;
 pub mod headers;
 pub mod rest;
 pub mod services;

@@ -3,7 +3,7 @@
 #![cfg(feature = "ssr")]
 
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Read},
     os::unix::fs::PermissionsExt,
     process::{Command, Stdio},
 };
@@ -106,4 +106,171 @@ fn without_jwt_secret_a_private_secret_file_is_made_and_sigterm_stops_cleanly() 
     assert!(status.success());
     let exit = child.wait().expect("wait");
     assert_eq!(exit.code(), Some(0), "graceful shutdown exits 0");
+}
+
+/// Reads log lines until the server says where it listens; returns that address and the lines.
+fn wait_until_listening(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+) -> (String, String) {
+    let mut log = String::new();
+    for line in lines {
+        let line = line.expect("log line");
+        log.push_str(&line);
+        log.push('\n');
+        if let Some((_, address)) = line.split_once("listening on ") {
+            return (address.trim().to_string(), log);
+        }
+    }
+    panic!("the server stopped before listening:\n{log}");
+}
+
+#[test]
+fn a_full_flow_logged_at_debug_shows_no_token_password_or_secret() {
+    const SECRET: &str = "log-test-secret-log-test-secret-log-test";
+    const PASSWORD: &str = "correct horse battery";
+    const NEW_PASSWORD: &str = "another good passphrase";
+    const ORIGIN: &str = "http://app.test";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = server(dir.path())
+        .env("RUST_LOG", "debug")
+        .env("JWT_SECRET", SECRET)
+        .env("ALLOWED_ORIGINS", ORIGIN)
+        .spawn()
+        .expect("start the server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let (base, mut log) = wait_until_listening(&mut lines);
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let secrets: Vec<String> = runtime.block_on(async {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let browser = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let form = |path: &str, fields: &[(&str, &str)]| {
+            browser
+                .post(format!("{base}{path}"))
+                .header("Origin", ORIGIN)
+                .form(fields)
+                .send()
+        };
+        let mut seen = vec![
+            SECRET.to_string(),
+            PASSWORD.to_string(),
+            NEW_PASSWORD.to_string(),
+        ];
+        let mut keep_cookies = |response: &reqwest::Response| {
+            for cookie in response.cookies() {
+                seen.push(cookie.value().to_string());
+            }
+        };
+        let signup = form(
+            "/fn/signup",
+            &[
+                ("email", "ada@example.com"),
+                ("username", "ada"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+        .expect("sign up");
+        assert!(signup.status().is_success(), "{}", signup.status());
+        keep_cookies(&signup);
+        let page = browser
+            .get(format!("{base}/profile"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(page.status(), 200);
+        keep_cookies(&form("/fn/refresh", &[]).await.expect("refresh"));
+        keep_cookies(
+            &form(
+                "/fn/login",
+                &[("login", "ada"), ("password", "wrong password")],
+            )
+            .await
+            .expect("log in"),
+        );
+        let changed = form(
+            "/fn/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", NEW_PASSWORD),
+            ],
+        )
+        .await
+        .expect("change password");
+        assert!(changed.status().is_success(), "{}", changed.status());
+        keep_cookies(&changed);
+        keep_cookies(&form("/fn/logout", &[]).await.expect("log out"));
+
+        let api = reqwest::Client::new();
+        let pair: serde_json::Value = api
+            .post(format!("{base}/api/token"))
+            .json(&serde_json::json!({ "username": "ada", "password": NEW_PASSWORD }))
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        let access = pair["access"].as_str().expect("access").to_string();
+        let refresh = pair["refresh"].as_str().expect("refresh").to_string();
+        let me = api
+            .get(format!("{base}/api/me"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(me.status(), 200);
+        let rotated: serde_json::Value = api
+            .post(format!("{base}/api/token/refresh"))
+            .json(&serde_json::json!({ "refresh": refresh }))
+            .send()
+            .await
+            .expect("refresh")
+            .json()
+            .await
+            .expect("json");
+        api.post(format!("{base}/api/token/verify"))
+            .json(&serde_json::json!({ "token": "not.a.token" }))
+            .send()
+            .await
+            .expect("verify");
+        for token in [&rotated["access"], &rotated["refresh"]] {
+            seen.push(token.as_str().expect("token").to_string());
+        }
+        seen.extend([access, refresh]);
+        seen
+    });
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    for line in lines {
+        log.push_str(&line.expect("log line"));
+        log.push('\n');
+    }
+    if let Some(mut stderr) = child.stderr.take() {
+        stderr.read_to_string(&mut log).expect("stderr");
+    }
+    child.wait().expect("wait");
+
+    assert!(
+        log.contains("/api/token/refresh") && log.contains("/fn/signup"),
+        "the log was captured:\n{log}"
+    );
+    for secret in secrets.iter().filter(|s| s.len() >= 8) {
+        assert!(
+            !log.contains(secret.as_str()),
+            "leaked into the log: {secret}\n{log}"
+        );
+        // A JWT's signature alone would identify it too.
+        if let Some((_, signature)) = secret.rsplit_once('.') {
+            assert!(!log.contains(signature), "a token signature leaked");
+        }
+    }
 }

@@ -2,7 +2,10 @@
 
 use leptos::prelude::*;
 
-use crate::error::AppError;
+use crate::{
+    domain::{MIN_STRENGTH, Strength},
+    error::AppError,
+};
 
 /// The action value of a form's server function.
 type ActionValue<T> = Signal<Option<Result<T, AppError>>>;
@@ -43,6 +46,12 @@ pub fn Field(
     #[prop(into, optional)] value: MaybeProp<String>,
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(optional)] hint: Option<&'static str>,
+    /// Called with the value on every keystroke (the password strength meter).
+    #[prop(optional, into)]
+    on_input: Option<Callback<String>>,
+    /// Shown under the input, above the error (the strength meter).
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
@@ -63,11 +72,38 @@ pub fn Field(
                 value=move || value.get()
                 aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }
                 aria-describedby=described_by
+                on:input=move |ev| {
+                    if let Some(on_input) = on_input {
+                        on_input.run(event_target_value(&ev));
+                    }
+                }
             />
             {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
+            {children.map(|c| c())}
             <p class="error" id=error_id aria-live="polite">
                 {move || error.get()}
             </p>
+        </div>
+    }
+}
+
+/// A live rating of the password being typed: zxcvbn's score as a meter and in words, with
+/// advice below the bar the server enforces. Runs in the browser (WASM); nothing is sent.
+#[component]
+pub fn StrengthMeter(password: ReadSignal<String>) -> impl IntoView {
+    let strength =
+        Memo::new(move |_| password.with(|p| (!p.is_empty()).then(|| Strength::of(p, &[]))));
+    view! {
+        <div class="strength" aria-live="polite">
+            {move || strength.get().map(|s| {
+                let advice = (s.score < MIN_STRENGTH).then(|| s.advice.clone());
+                view! {
+                    <meter min="0" max="4" low="2" high="3" optimum="4" value=s.score.to_string()
+                        aria-label="Password strength"></meter>
+                    <span class="strength-label">{format!("Strength: {}", s.label())}</span>
+                    {advice.map(|a| view! { <p class="hint">{a}</p> })}
+                }
+            })}
         </div>
     }
 }

@@ -48,7 +48,9 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
     let user = Resource::new(move || location.pathname.get(), |_| session_user());
     provide_context(Session { user });
 
-    // Client only (effects do not run on the server): refresh a little before expiry.
+    // Client only (effects do not run on the server): refresh a little before expiry, one tab
+    // at a time; when another tab refreshed, the shared cookies are fresh already.
+    super::tabs::listen(move || user.refetch());
     let navigate = use_navigate();
     Effect::new(move |_| {
         let Some(Ok(Some(current))) = user.get() else {
@@ -56,21 +58,15 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
         };
         let expires_in_ms = current.access_expires_in.max(1) * 1000;
         // Leave a fifth of the lifetime (at most 30 s) as margin.
-        let delay_ms = (expires_in_ms - (expires_in_ms / 5).min(30_000)).max(500);
+        let margin_ms = (expires_in_ms / 5).min(30_000);
+        let delay_ms = (expires_in_ms - margin_ms).max(500);
         let navigate = navigate.clone();
         let handle = set_timeout_with_handle(
             move || {
-                leptos::task::spawn_local(async move {
-                    match refresh_session().await {
-                        Ok(_) => user.refetch(),
-                        Err(AppError::Unauthorized) => {
-                            let path = location.pathname.get_untracked();
-                            navigate(&login_again(&path), Default::default());
-                        }
-                        // A network blip: the next request refreshes through the middleware.
-                        Err(_) => {}
-                    }
-                });
+                super::tabs::exclusively(keep_alive(user, margin_ms / 1000, move || {
+                    let path = location.pathname.get_untracked();
+                    navigate(&login_again(&path), Default::default());
+                }));
             },
             std::time::Duration::from_millis(u64::try_from(delay_ms).unwrap_or(500)),
         );
@@ -79,6 +75,34 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
         }
     });
     children()
+}
+
+/// Refreshes the session, unless another tab did while this one waited its turn. Only a
+/// session the server says has ended sends the person to log in; a lost race or a network blip
+/// never does.
+async fn keep_alive(
+    user: Resource<Result<Option<CurrentUser>, AppError>>,
+    margin_secs: i64,
+    log_in_again: impl Fn(),
+) {
+    if let Ok(Some(current)) = session_user().await
+        && current.access_expires_in > margin_secs + 1
+    {
+        user.refetch();
+        return;
+    }
+    match refresh_session().await {
+        Ok(_) => {
+            super::tabs::announce_refresh();
+            user.refetch();
+        }
+        Err(AppError::Unauthorized) if matches!(session_user().await, Ok(None)) => {
+            log_in_again();
+        }
+        // A network blip, or a race another request won: the next request refreshes through
+        // the server's middleware.
+        Err(_) => user.refetch(),
+    }
 }
 
 /// Sends the person to log in again when a server function says the session has ended.

@@ -37,7 +37,7 @@ impl Email {
 
     /// The uniqueness key: two addresses differing only in case belong to one account.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        super::fold(&self.0)
     }
 }
 

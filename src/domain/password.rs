@@ -1,4 +1,6 @@
-//! A new password that meets the policy: length, not all digits, not like the user's own names.
+//! A new password that meets the policy: Django's validators (length, not all digits, not like
+//! the user's own names) and a zxcvbn strength of at least [`MIN_STRENGTH`], which also refuses
+//! common passwords. The same check runs in the browser (the live meter) and on the server.
 
 use crate::error::FieldError;
 
@@ -6,6 +8,9 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Passwords longer than this are refused before hashing, so nobody can make the server hash
 /// megabytes.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// zxcvbn's "safely unguessable" (about 10^8 guesses): good against online attacks, and with
+/// argon2 expensive offline.
+pub const MIN_STRENGTH: u8 = 3;
 /// Django's `UserAttributeSimilarityValidator` default.
 const MAX_SIMILARITY: f64 = 0.7;
 
@@ -26,9 +31,7 @@ impl Password {
     /// # Errors
     /// A [`FieldError`] naming the first rule the password breaks.
     pub fn parse(raw: &str, attributes: &[&str]) -> Result<Self, FieldError> {
-        if raw.len() > MAX_PASSWORD_BYTES {
-            return Err(FieldError::new("Passwords are at most 1024 bytes."));
-        }
+        check_typed(raw)?;
         if raw.chars().count() < MIN_PASSWORD_CHARS {
             return Err(FieldError::new(
                 "This password is too short: use at least 8 characters.",
@@ -54,12 +57,73 @@ impl Password {
                 ));
             }
         }
+        let strength = Strength::of(raw, attributes);
+        if strength.score < MIN_STRENGTH {
+            return Err(FieldError::new(format!(
+                "This password is too easy to guess. {}",
+                strength.advice
+            )));
+        }
         Ok(Self(raw.to_string()))
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// How hard a password is to guess, as zxcvbn estimates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Strength {
+    /// 0 (guessed at once) to 4 (very hard).
+    pub score: u8,
+    /// What would make it stronger, in a sentence or two.
+    pub advice: String,
+}
+
+impl Strength {
+    /// Rates `raw`, counting the user's own `attributes` as easy to guess.
+    pub fn of(raw: &str, attributes: &[&str]) -> Self {
+        let entropy = zxcvbn::zxcvbn(raw, attributes);
+        let feedback = entropy.feedback();
+        let warning = feedback.and_then(zxcvbn::feedback::Feedback::warning);
+        let suggestion = feedback.and_then(|f| f.suggestions().first());
+        let advice = match (warning, suggestion) {
+            (Some(w), Some(s)) => format!("{w} {s}"),
+            (Some(w), None) => w.to_string(),
+            (None, Some(s)) => s.to_string(),
+            (None, None) => "Add another word or two. Uncommon words are better.".to_string(),
+        };
+        Self {
+            score: u8::from(entropy.score()),
+            advice,
+        }
+    }
+
+    /// The score in a word.
+    pub fn label(&self) -> &'static str {
+        match self.score {
+            0 | 1 => "Weak",
+            2 => "Fair",
+            3 => "Good",
+            _ => "Strong",
+        }
+    }
+}
+
+/// What any typed password must be, new or not: at most [`MAX_PASSWORD_BYTES`] (checked
+/// before any hashing) and free of NUL characters.
+///
+/// # Errors
+/// A [`FieldError`] saying which.
+pub fn check_typed(raw: &str) -> Result<(), FieldError> {
+    if raw.len() > MAX_PASSWORD_BYTES {
+        return Err(FieldError::new("Passwords are at most 1024 bytes."));
+    }
+    if raw.contains('\0') {
+        return Err(FieldError::new("Null characters are not allowed."));
+    }
+    Ok(())
 }
 
 /// Ratcliff/Obershelp similarity (the measure behind Python's `difflib.SequenceMatcher.ratio`,
@@ -107,7 +171,7 @@ fn longest_common_run(a: &[char], b: &[char]) -> (usize, usize, usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Password, similarity};
+    use super::{MIN_STRENGTH, Password, Strength, similarity};
 
     #[test]
     fn similarity_matches_difflib() {
@@ -121,9 +185,8 @@ mod tests {
     fn good_passwords_are_accepted() {
         for pw in [
             "correct horse battery",
-            "Tr0ub4dor&3",
-            "12345678a",
-            &"é".repeat(8),
+            "purple monkey dishwasher 42",
+            "Zürich ünd Köln sind schön",
         ] {
             assert!(
                 Password::parse(pw, &["ada", "ada@example.com"]).is_ok(),
@@ -155,9 +218,44 @@ mod tests {
 
     #[test]
     fn the_byte_limit_counts_bytes_not_characters() {
-        // 342 three-byte characters are 1026 bytes.
-        assert!(Password::parse(&"€".repeat(342), &[]).is_err());
-        assert!(Password::parse(&"€".repeat(341), &[]).is_ok());
+        // 22 bytes, then three-byte characters: 1021 bytes pass, 1024 + 2 do not.
+        let base = "correct horse battery ";
+        assert!(Password::parse(&format!("{base}{}", "€".repeat(333)), &[]).is_ok());
+        assert!(Password::parse(&format!("{base}{}", "€".repeat(335)), &[]).is_err());
+    }
+
+    #[test]
+    fn common_and_guessable_passwords_are_refused_with_advice() {
+        for pw in [
+            "password123",
+            "qwertyuiop",
+            "iloveyou1",
+            "abcdefgh",
+            "aaaaaaaaaa",
+        ] {
+            let refused = Password::parse(pw, &[]).expect_err(pw);
+            assert!(
+                refused
+                    .message()
+                    .starts_with("This password is too easy to guess. "),
+                "{pw}: {}",
+                refused.message()
+            );
+            assert!(refused.message().len() > 40, "{pw}: advice included");
+        }
+    }
+
+    #[test]
+    fn strength_rises_with_length_and_rareness() {
+        let weak = Strength::of("password", &[]);
+        let strong = Strength::of("purple monkey dishwasher 42", &[]);
+        assert!(weak.score < MIN_STRENGTH && weak.label() == "Weak");
+        assert!(strong.score >= MIN_STRENGTH, "{strong:?}");
+        assert!(
+            Strength::of("ada_lovelace_1815", &["ada_lovelace"]).score
+                < Strength::of("ada_lovelace_1815", &[]).score,
+            "the user's own names count as guessable"
+        );
     }
 
     #[test]

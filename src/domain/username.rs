@@ -1,4 +1,7 @@
-//! A username by Django's rule: 1-150 letters, digits and `@.+-_`.
+//! A username by Django's rule: 1-150 letters, digits and `@.+-_`, NFKC-normalised as Django
+//! does, and compared case-folded so look-alikes (`ａｄａ`, `ADA`, `ada`) are one account.
+
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::FieldError;
 
@@ -12,7 +15,8 @@ impl Username {
     /// # Errors
     /// A [`FieldError`] saying which part of the rule the name breaks.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let raw = raw.trim();
+        let normalized: String = raw.trim().nfkc().collect();
+        let raw = normalized.as_str();
         if raw.is_empty() {
             return Err(FieldError::new("Choose a username."));
         }
@@ -36,13 +40,38 @@ impl Username {
 
     /// The uniqueness key: `Ada` and `ada` are the same account.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        fold(&self.0)
     }
+}
+
+/// What a typed login (username or email) is compared by: NFKC, lower-cased, NFKC again
+/// (lower-casing can leave text that is not normalised).
+pub fn fold(raw: &str) -> String {
+    raw.trim()
+        .nfkc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfkc()
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::Username;
+
+    #[test]
+    fn look_alike_usernames_share_one_key() {
+        let plain = Username::parse("ada").expect("plain");
+        for look_alike in ["ADA", "\u{ff41}\u{ff44}\u{ff41}", "Ａｄａ"] {
+            let other = Username::parse(look_alike).expect("valid");
+            assert_eq!(other.key(), plain.key(), "{look_alike}");
+        }
+        assert_eq!(
+            Username::parse("\u{ff41}da").expect("valid").as_str(),
+            "ada",
+            "stored NFKC-normalised"
+        );
+    }
 
     #[test]
     fn usernames_by_djangos_rule_are_accepted() {

@@ -5,9 +5,13 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
-    api::profile::{ChangePassword, UpdateProfile},
+    api::{
+        auth::LogoutEverywhere,
+        profile::{ChangePassword, UpdateProfile},
+    },
     components::{
-        Field, FormAlert, field_message, kept_value, redirect_when_signed_out, use_session,
+        Field, FormAlert, StrengthMeter, field_message, kept_value, redirect_when_signed_out,
+        use_session,
     },
     domain::{UserView, format_timestamp},
 };
@@ -82,6 +86,24 @@ fn ProfileForms(user: UserView) -> impl IntoView {
             </ActionForm>
         </section>
         <PasswordForm/>
+        <SessionsForm/>
+    }
+}
+
+#[component]
+fn SessionsForm() -> impl IntoView {
+    let end_all = ServerAction::<LogoutEverywhere>::new();
+    let pending = end_all.pending();
+    view! {
+        <section aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Sessions"</h2>
+            <ActionForm action=end_all attr:class="card">
+                <p>"Signed in somewhere you no longer use, or worried someone else is? This ends every session of your account, this one included."</p>
+                <button type="submit" class="secondary" disabled=pending aria-busy=move || pending.get().to_string()>
+                    "Log out everywhere"
+                </button>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -91,6 +113,7 @@ fn PasswordForm() -> impl IntoView {
     let changed: Signal<_> = change.value().into();
     redirect_when_signed_out(changed);
     let pending = change.pending();
+    let (password, set_password) = signal(String::new());
     // Clear the password inputs after a successful change.
     let form = NodeRef::<leptos::html::Form>::new();
     Effect::new(move |_| {
@@ -98,6 +121,7 @@ fn PasswordForm() -> impl IntoView {
             && let Some(form) = form.get()
         {
             form.reset();
+            set_password.set(String::new());
         }
     });
     view! {
@@ -109,7 +133,10 @@ fn PasswordForm() -> impl IntoView {
                     autocomplete="current-password" error=field_message(changed, "current_password")/>
                 <Field label="New password" name="new_password" input_type="password"
                     autocomplete="new-password" error=field_message(changed, "new_password")
-                    hint="At least 8 characters, not all digits, not like your username or email."/>
+                    on_input=move |v| set_password.set(v)
+                    hint="At least 8 characters, hard to guess, not like your username or email.">
+                    <StrengthMeter password/>
+                </Field>
                 <button type="submit" disabled=pending aria-busy=move || pending.get().to_string()>
                     {move || if pending.get() { "Changing…" } else { "Change password" }}
                 </button>

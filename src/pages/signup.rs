@@ -6,7 +6,7 @@ use leptos_router::components::A;
 
 use crate::{
     api::auth::Signup as SignupFn,
-    components::{Field, FormAlert, field_message, kept_value},
+    components::{Field, FormAlert, StrengthMeter, field_message, kept_value},
 };
 
 #[component]
@@ -14,6 +14,7 @@ pub fn Signup() -> impl IntoView {
     let action = ServerAction::<SignupFn>::new();
     let value: Signal<_> = action.value().into();
     let pending = action.pending();
+    let (password, set_password) = signal(String::new());
     view! {
         <Title text="Sign up"/>
         <h1>"Create your account"</h1>
@@ -25,8 +26,10 @@ pub fn Signup() -> impl IntoView {
                 value=kept_value(value, "username") error=field_message(value, "username")
                 hint="Up to 150 letters, digits and @ . + - _"/>
             <Field label="Password" name="password" input_type="password" autocomplete="new-password"
-                error=field_message(value, "password")
-                hint="At least 8 characters, not all digits, not like your username or email."/>
+                error=field_message(value, "password") on_input=move |v| set_password.set(v)
+                hint="At least 8 characters, hard to guess, not like your username or email.">
+                <StrengthMeter password/>
+            </Field>
             <button type="submit" disabled=pending aria-busy=move || pending.get().to_string()>
                 {move || if pending.get() { "Creating account…" } else { "Sign up" }}
             </button>

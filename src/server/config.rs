@@ -49,11 +49,15 @@ pub struct Settings {
     pub user_id_claim: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// Seconds a rotated refresh token still yields its successor (tabs and retries racing).
+    pub refresh_reuse_grace: u64,
     pub cookie_secure: bool,
     /// Origins (`scheme://host[:port]`) allowed to send state-changing requests.
     pub allowed_origins: Vec<String>,
     /// Words accepted before the token in the API's `Authorization` header.
     pub auth_header_types: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` names the client; empty: the socket peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -166,15 +170,7 @@ impl Settings {
             .into_iter()
             .map(PathBuf::from)
             .collect();
-        let jwt_leeway = match get("JWT_LEEWAY") {
-            None => 5,
-            Some(v) => v.parse::<u64>().ok().filter(|n| *n <= 300).ok_or_else(|| {
-                bad(
-                    "JWT_LEEWAY",
-                    format!("{v:?} is not a whole number of seconds between 0 and 300"),
-                )
-            })?,
-        };
+        let jwt_leeway = number(&get, "JWT_LEEWAY", 5, 0..=300)?;
         let user_id_claim = get("USER_ID_CLAIM").unwrap_or_else(|| "user_id".to_string());
         const RESERVED: [&str; 9] = [
             "sub",
@@ -200,6 +196,7 @@ impl Settings {
 
         let access_ttl = seconds(&get, "ACCESS_TOKEN_TTL", 300)?;
         let refresh_ttl = seconds(&get, "REFRESH_TOKEN_TTL", 604_800)?;
+        let refresh_reuse_grace = number(&get, "REFRESH_REUSE_GRACE", 10, 0..=300)?;
         if refresh_ttl <= access_ttl {
             return Err(bad(
                 "REFRESH_TOKEN_TTL",
@@ -267,6 +264,21 @@ impl Settings {
             ));
         }
 
+        let trusted_proxies = list("TRUSTED_PROXIES")
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        bad(
+                            "TRUSTED_PROXIES",
+                            format!("{entry:?} is not an address or network like 10.0.0.0/8"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
         Ok(Self {
             database_url,
             site_addr,
@@ -284,9 +296,11 @@ impl Settings {
             user_id_claim,
             access_ttl,
             refresh_ttl,
+            refresh_reuse_grace,
             cookie_secure,
             allowed_origins,
             auth_header_types,
+            trusted_proxies,
         })
     }
 }
@@ -296,16 +310,32 @@ fn seconds(
     var: &'static str,
     default: u64,
 ) -> Result<Duration, ConfigError> {
-    match get(var) {
-        None => Ok(Duration::from_secs(default)),
-        Some(v) => match v.parse::<u64>() {
-            Ok(n) if n > 0 && n <= 10 * 365 * 86_400 => Ok(Duration::from_secs(n)),
-            _ => Err(bad(
+    number(get, var, default, 1..=10 * 365 * 86_400).map(Duration::from_secs)
+}
+
+/// A whole number of seconds within `range`, or `default` when unset.
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(v) = get(var) else {
+        return Ok(default);
+    };
+    v.parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            bad(
                 var,
-                format!("{v:?} is not a whole number of seconds between 1 and 315360000"),
-            )),
-        },
-    }
+                format!(
+                    "{v:?} is not a whole number of seconds between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
 }
 
 fn parse_bool(v: &str) -> Option<bool> {

@@ -5,6 +5,7 @@
 //! store times as Unix seconds (BIGINT) so no type differs between them.
 
 pub mod sessions;
+pub mod throttles;
 pub mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};

@@ -37,6 +37,8 @@ fn both(router: Router<AppState>, path: &str, method: MethodRouter<AppState>) ->
         handlers::me,
         handlers::update_me,
         handlers::change_password,
+        handlers::logout_everywhere,
+        handlers::deactivate,
     ),
     modifiers(&BearerScheme)
 )]
@@ -69,6 +71,8 @@ pub fn router() -> Router<AppState> {
         ("/token/blacklist", post(handlers::blacklist)),
         ("/me", get(handlers::me).patch(handlers::update_me)),
         ("/me/password", post(handlers::change_password)),
+        ("/me/logout-all", post(handlers::logout_everywhere)),
+        ("/me/deactivate", post(handlers::deactivate)),
         ("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })),
     ];
     routes

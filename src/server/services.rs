@@ -2,4 +2,6 @@
 //! every rule.
 
 pub mod accounts;
+pub mod cleanup;
 pub mod sessions;
+pub mod throttle;

@@ -26,15 +26,18 @@ use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 
 use super::{
     auth::{
+        client,
         cookies::CookiePolicy,
         csrf,
         keys::{KeyError, KeySet},
+        live::LiveSessions,
         passwords::Passwords,
         session,
         tokens::{TokenOptions, Tokens},
     },
     config::{MIN_SECRET_BYTES, Settings},
-    db, headers, rest,
+    db, forms, headers, rest,
+    services::cleanup,
     state::AppState,
     telemetry,
 };
@@ -52,6 +55,8 @@ pub enum StartupError {
     Secret { path: String, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot listen for session changes: {0}")]
+    Listener(#[source] sqlx::Error),
     #[error("cannot prepare the password hasher")]
     Passwords,
     #[error("signing key {0}")]
@@ -74,6 +79,9 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let keys = load_keys(&settings)?;
         let db = db::connect(&settings.database_url).await?;
+        let live = LiveSessions::start(&settings.database_url)
+            .await
+            .map_err(StartupError::Listener)?;
         let passwords = Passwords::new()
             .await
             .map_err(|_| StartupError::Passwords)?;
@@ -111,6 +119,7 @@ impl Application {
             cookies: CookiePolicy {
                 secure: settings.cookie_secure,
             },
+            live,
             settings: Arc::new(settings),
         };
         Ok(Self {
@@ -137,9 +146,16 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let sweeper = cleanup::spawn(self.state.clone());
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        sweeper.abort();
+        served
     }
 }
 
@@ -169,7 +185,9 @@ fn router(state: AppState) -> Router {
         )
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), session::resolve))
+        .layer(from_fn(forms::require_utf8))
         .layer(from_fn_with_state(state.clone(), csrf::require_same_origin))
+        .layer(from_fn_with_state(state.clone(), client::identify))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // A bug that panics answers 500 with the generic message, and the request is logged.
         .layer(CatchPanicLayer::custom(|_| {

@@ -6,7 +6,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::{
-    auth::{cookies::CookiePolicy, passwords::Passwords, tokens::Tokens},
+    auth::{cookies::CookiePolicy, live::LiveSessions, passwords::Passwords, tokens::Tokens},
     config::Settings,
     db::Db,
 };
@@ -18,6 +18,7 @@ pub struct AppState {
     pub tokens: Tokens,
     pub passwords: Passwords,
     pub cookies: CookiePolicy,
+    pub live: LiveSessions,
     pub settings: Arc<Settings>,
 }
 

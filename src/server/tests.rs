@@ -5,5 +5,8 @@ mod helpers;
 
 mod accounts;
 mod api;
+mod passwords;
+mod revocation;
 mod security;
 mod sessions;
+mod throttling;

@@ -10,7 +10,7 @@ use axum::{
 };
 use axum_extra::extract::cookie::Cookie;
 
-use super::{cookies::header_value, tokens::Claims};
+use super::{client::ClientAddr, cookies::header_value, tokens::Claims};
 use crate::{
     domain::{CurrentUser, safe_next_path},
     error::AppError,
@@ -87,7 +87,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     }
     if session.identity.is_none() && had_cookies {
         match refresh {
-            Some(refresh) => match sessions::refresh(&state, &refresh).await {
+            Some(refresh) => match sessions::refresh(&state, &refresh, client(&req)).await {
                 Ok((user, issued)) => {
                     session.identity = Some(Identity::new(user, &issued.access.claims));
                     session.refreshed = true;
@@ -126,6 +126,14 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     response
 }
 
+fn client(req: &Request) -> std::net::IpAddr {
+    req.extensions()
+        .get::<ClientAddr>()
+        .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
+            c.0
+        })
+}
+
 /// Requests that never need an identity, so never trigger a refresh of their own.
 fn is_asset_or_probe(path: &str) -> bool {
     path.starts_with("/pkg/") || matches!(path, "/favicon.ico" | "/healthz" | "/readyz")
@@ -133,19 +141,14 @@ fn is_asset_or_probe(path: &str) -> bool {
 
 /// The cookies carrying freshly issued tokens.
 pub fn issued_cookies(state: &AppState, issued: &Issued) -> Vec<Cookie<'static>> {
-    let mut cookies = vec![
+    vec![
         state
             .cookies
             .token_cookie(state.cookies.access_name(), &issued.access),
-    ];
-    if let Some(refresh) = &issued.refresh {
-        cookies.push(
-            state
-                .cookies
-                .token_cookie(state.cookies.refresh_name(), refresh),
-        );
-    }
-    cookies
+        state
+            .cookies
+            .token_cookie(state.cookies.refresh_name(), &issued.refresh),
+    ]
 }
 
 fn guard(method: &Method, uri: &axum::http::Uri, session: &SessionState) -> Option<Redirect> {

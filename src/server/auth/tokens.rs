@@ -38,6 +38,15 @@ impl Claims {
     pub fn jti_hash(&self) -> String {
         hex::encode(Sha256::digest(self.jti.as_bytes()))
     }
+
+    /// The id of the refresh token that replaces this one when it is rotated. Derived, not
+    /// random, so a request that lost the rotation race gets the very same successor. Knowing
+    /// it grants nothing: a token needs the signing key, and the store keeps only hashes.
+    pub fn successor_id(&self) -> String {
+        use base64::Engine;
+        let digest = Sha256::digest(format!("latchkey successor of {}", self.jti).as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +111,23 @@ impl Tokens {
         sid: &str,
         now: i64,
     ) -> Result<Signed, TokenError> {
+        self.sign_with_id(token_type, user_id, sid, random_id(), now)
+    }
+
+    /// Signs a token with a given `jti`. Signing is deterministic (HMAC, Ed25519, RSA
+    /// PKCS#1 v1.5), so the same claims give the same token: a refresh token's successor can be
+    /// handed out again without ever being stored.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] if signing fails (a key that cannot sign).
+    pub fn sign_with_id(
+        &self,
+        token_type: TokenType,
+        user_id: i64,
+        sid: &str,
+        jti: String,
+        now: i64,
+    ) -> Result<Signed, TokenError> {
         let ttl = match token_type {
             TokenType::Access => self.access_ttl,
             TokenType::Refresh => self.refresh_ttl,
@@ -110,7 +136,7 @@ impl Tokens {
             sub: user_id.to_string(),
             user_id,
             sid: sid.to_string(),
-            jti: random_id(),
+            jti,
             iat: now,
             exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
             token_type,

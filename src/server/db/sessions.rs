@@ -7,10 +7,16 @@ use super::Db;
 pub enum Rotation {
     /// The token was live: it is now used and its successor stored.
     Rotated { user_id: i64, session_id: String },
-    /// The token was rotated moments ago by a concurrent request of the same browser; the
-    /// successor went to that request. The session is still good.
-    AlreadyRotated { user_id: i64, session_id: String },
-    /// Unknown, expired, revoked, or reused after the grace window (the session was revoked).
+    /// The token was rotated `rotated_at`, within the grace window, by a concurrent request
+    /// of the same browser (or a retry whose answer was lost). The session is still good.
+    AlreadyRotated {
+        user_id: i64,
+        session_id: String,
+        rotated_at: i64,
+    },
+    /// Reused after the grace window: someone kept a copy, so the session is now revoked.
+    Reused { session_id: String },
+    /// Unknown, expired or revoked.
     Refused,
 }
 
@@ -65,7 +71,7 @@ pub async fn rotate(
     new_hash: &str,
     new_expires_at: i64,
     now: i64,
-    grace_secs: i64,
+    grace_secs: u64,
 ) -> Result<Rotation, sqlx::Error> {
     let mut tx = db.begin().await?;
     let won: Option<(String, i64)> = sqlx::query_as(
@@ -101,20 +107,27 @@ pub async fn rotate(
         return Ok(Rotation::Refused);
     };
     Ok(match seen.used_at {
-        Some(used_at) if seen.expires_at > now && now - used_at <= grace_secs => {
+        Some(used_at)
+            if seen.expires_at > now
+                && now - used_at <= i64::try_from(grace_secs).unwrap_or(i64::MAX) =>
+        {
             Rotation::AlreadyRotated {
                 user_id: seen.user_id,
                 session_id: seen.session_id,
+                rotated_at: used_at,
             }
         }
         Some(_) => {
             // A rotated token came back after the grace window: someone kept a copy.
             tracing::warn!(
+                target: "security",
                 user_id = seen.user_id,
-                "refresh token reused; session revoked"
+                "refresh token reused after its grace window; session revoked"
             );
             revoke(db, &seen.session_id, now).await?;
-            Rotation::Refused
+            Rotation::Reused {
+                session_id: seen.session_id,
+            }
         }
         None => Rotation::Refused,
     })
@@ -157,6 +170,19 @@ pub async fn revoke(db: &Db, session_id: &str, now: i64) -> Result<(), sqlx::Err
         .map(drop)
 }
 
+/// Ends every session of a user (log-out everywhere, deactivation).
+///
+/// # Errors
+/// The database error.
+pub async fn revoke_all(db: &Db, user_id: i64, now: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}
+
 /// Ends every session of a user but `keep`.
 ///
 /// # Errors
@@ -176,4 +202,59 @@ pub async fn revoke_others(
     .execute(db)
     .await
     .map(|r| r.rows_affected())
+}
+
+/// What one sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub refresh_tokens: u64,
+    pub sessions: u64,
+    pub throttles: u64,
+}
+
+/// Deletes at most `batch` rows of each kind that can never be used again: refresh tokens past
+/// their expiry or of revoked sessions (a used token is kept until it expires, so its reuse is
+/// still recognised as theft), sessions revoked or without a live refresh token, and throttle
+/// counters whose window and back-off are over. Small batches keep each statement short, so
+/// the sweep never holds locks that requests wait on.
+///
+/// # Errors
+/// The database error.
+pub async fn sweep(db: &Db, now: i64, batch: i64, max_window: i64) -> Result<Swept, sqlx::Error> {
+    let refresh_tokens = sqlx::query(
+        "DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM refresh_tokens \
+         WHERE expires_at <= $1 \
+         OR session_id IN (SELECT id FROM sessions WHERE revoked_at IS NOT NULL) LIMIT $2)",
+    )
+    .bind(now)
+    .bind(batch)
+    .execute(db)
+    .await?
+    .rows_affected();
+    let sessions = sqlx::query(
+        "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE revoked_at IS NOT NULL \
+         OR NOT EXISTS (SELECT 1 FROM refresh_tokens \
+                        WHERE refresh_tokens.session_id = sessions.id AND expires_at > $1) \
+         LIMIT $2)",
+    )
+    .bind(now)
+    .bind(batch)
+    .execute(db)
+    .await?
+    .rows_affected();
+    let throttles = sqlx::query(
+        "DELETE FROM throttles WHERE bucket IN (SELECT bucket FROM throttles \
+         WHERE window_start <= $1 AND blocked_until <= $2 LIMIT $3)",
+    )
+    .bind(now - max_window)
+    .bind(now)
+    .bind(batch)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(Swept {
+        refresh_tokens,
+        sessions,
+        throttles,
+    })
 }

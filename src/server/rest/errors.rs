@@ -28,6 +28,10 @@ pub enum ApiError {
         expired: bool,
     },
     NotFound,
+    /// 429 with `Retry-After`, in DRF's throttling words.
+    Throttled(u64),
+    /// 503 with `Retry-After`.
+    Busy,
     Internal,
 }
 
@@ -37,6 +41,8 @@ impl From<AppError> for ApiError {
             AppError::Validation(fields) => Self::Fields(fields.errors),
             AppError::InvalidCredentials => Self::NoActiveAccount,
             AppError::Unauthorized => Self::TokenNotValid { expired: false },
+            AppError::Throttled { retry_after } => Self::Throttled(retry_after),
+            AppError::Busy => Self::Busy,
             AppError::Forbidden | AppError::Internal | AppError::Network => Self::Internal,
         }
     }
@@ -138,6 +144,23 @@ impl IntoResponse for ApiError {
                 },
             ),
             Self::NotFound => (StatusCode::NOT_FOUND, detail("Not found.", None)),
+            Self::Throttled(seconds) => {
+                return retry_after(
+                    seconds,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    detail(
+                        format!("Request was throttled. Expected available in {seconds} seconds."),
+                        Some("throttled"),
+                    ),
+                );
+            }
+            Self::Busy => {
+                return retry_after(
+                    1,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    detail(AppError::Busy.to_string(), Some("busy")),
+                );
+            }
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 detail("Something went wrong on our side. Please try again.", None),
@@ -152,4 +175,12 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+fn retry_after(seconds: u64, status: StatusCode, body: Detail) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }

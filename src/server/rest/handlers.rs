@@ -17,7 +17,7 @@ use crate::{
     domain::UserView,
     error::{AppError, FieldError, FieldErrors},
     server::{
-        auth::Identity,
+        auth::{Identity, client::ClientAddr},
         services::{
             accounts::{self, ProfileInput},
             sessions::{self, Access, Issued},
@@ -66,9 +66,12 @@ pub struct Register {
 
 #[utoipa::path(post, path = "/api/register", tag = "accounts", request_body = Register,
     responses((status = 201, description = "Account created", body = UserView),
-              (status = 400, description = "Invalid fields", body = BadRequest)))]
+              (status = 400, description = "Invalid fields", body = BadRequest),
+              (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail),
+              (status = 503, description = "Every password hasher busy; try again after Retry-After seconds", body = Detail)))]
 pub async fn register(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     body: Body<Register>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let Json(body) = body?;
@@ -89,7 +92,7 @@ pub async fn register(
         last_name: body.last_name.unwrap_or_default(),
     };
     let password = body.password.unwrap_or_default();
-    match accounts::register(&state, &input, &password).await {
+    match accounts::register(&state, &input, &password, client).await {
         Ok(user) => Ok((StatusCode::CREATED, Json(accounts::view(&user)))),
         Err(AppError::Validation(mut fields)) => {
             for field in missing {
@@ -111,20 +114,18 @@ pub struct Obtain {
     password: Option<String>,
 }
 
-/// `{"access", "refresh"}`; `refresh` is absent only when a concurrent request already received
-/// the successor of the refresh token presented.
+/// `{"access", "refresh"}`.
 #[derive(Serialize, ToSchema)]
 pub struct Pair {
     access: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh: Option<String>,
+    refresh: String,
 }
 
 impl From<Issued> for Pair {
     fn from(issued: Issued) -> Self {
         Self {
             access: issued.access.token.expose_secret().to_string(),
-            refresh: issued.refresh.map(|r| r.token.expose_secret().to_string()),
+            refresh: issued.refresh.token.expose_secret().to_string(),
         }
     }
 }
@@ -132,9 +133,12 @@ impl From<Issued> for Pair {
 #[utoipa::path(post, path = "/api/token", tag = "tokens", request_body = Obtain,
     responses((status = 200, description = "A token pair", body = Pair),
               (status = 400, description = "Missing fields", body = BadRequest),
-              (status = 401, description = "Wrong credentials or inactive account", body = Detail)))]
+              (status = 401, description = "Wrong credentials or inactive account", body = Detail),
+              (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail),
+              (status = 503, description = "Every password hasher busy; try again after Retry-After seconds", body = Detail)))]
 pub async fn obtain(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     body: Body<Obtain>,
 ) -> Result<Json<Pair>, ApiError> {
     let Json(body) = body?;
@@ -143,7 +147,16 @@ pub async fn obtain(
     let login = required(&mut errors, "username", login);
     let password = required(&mut errors, "password", body.password);
     fields_or(errors)?;
-    let (_, issued) = sessions::login(&state, &login, &password).await?;
+    let (_, issued) = match sessions::login(&state, &login, &password, client).await {
+        // The service names the typed login `login`; this API calls it `username`.
+        Err(AppError::Validation(mut fields)) => {
+            if let Some(messages) = fields.errors.remove("login") {
+                fields.errors.insert("username".into(), messages);
+            }
+            return Err(ApiError::Fields(fields.errors));
+        }
+        other => other?,
+    };
     Ok(Json(issued.into()))
 }
 
@@ -164,13 +177,15 @@ fn refresh_field(body: Body<RefreshBody>) -> Result<String, ApiError> {
 #[utoipa::path(post, path = "/api/token/refresh", tag = "tokens", request_body = RefreshBody,
     responses((status = 200, description = "A new pair; the presented refresh token is dead", body = Pair),
               (status = 400, description = "Missing fields", body = BadRequest),
-              (status = 401, description = "Invalid, expired, used or revoked refresh token", body = Detail)))]
+              (status = 401, description = "Invalid, expired, used or revoked refresh token", body = Detail),
+              (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail)))]
 pub async fn refresh(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     body: Body<RefreshBody>,
 ) -> Result<Json<Pair>, ApiError> {
     let token = refresh_field(body)?;
-    let (_, issued) = sessions::refresh(&state, &token).await?;
+    let (_, issued) = sessions::refresh(&state, &token, client).await?;
     Ok(Json(issued.into()))
 }
 
@@ -288,7 +303,9 @@ pub struct PasswordChange {
 #[utoipa::path(post, path = "/api/me/password", tag = "accounts", security(("bearer" = [])), request_body = PasswordChange,
     responses((status = 204, description = "Changed; the user's other sessions ended"),
               (status = 400, description = "Wrong current password or a weak new one", body = BadRequest),
-              (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
+              (status = 401, description = "Missing, invalid or expired token", body = Detail),
+              (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail),
+              (status = 503, description = "Every password hasher busy; try again after Retry-After seconds", body = Detail)))]
 pub async fn change_password(
     State(state): State<AppState>,
     BearerUser(identity): BearerUser,
@@ -300,5 +317,47 @@ pub async fn change_password(
     let new = required(&mut errors, "new_password", body.new_password);
     fields_or(errors)?;
     accounts::change_password(&state, &identity.user, &identity.session_id, &current, &new).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{"sessions_ended": n}`.
+#[derive(Serialize, ToSchema)]
+pub struct Ended {
+    sessions_ended: u64,
+}
+
+#[utoipa::path(post, path = "/api/me/logout-all", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "Every session of the user ended, this one included; their access and refresh tokens stop working at once", body = Ended),
+              (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    BearerUser(identity): BearerUser,
+) -> Result<Json<Ended>, ApiError> {
+    let sessions_ended = sessions::logout_everywhere(&state, identity.user.id).await?;
+    Ok(Json(Ended { sessions_ended }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct Deactivate {
+    #[schema(required = true, nullable = false)]
+    password: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/me/deactivate", tag = "accounts", security(("bearer" = [])), request_body = Deactivate,
+    responses((status = 204, description = "The account is inactive and every session of it ended"),
+              (status = 400, description = "Wrong password", body = BadRequest),
+              (status = 401, description = "Missing, invalid or expired token", body = Detail),
+              (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail),
+              (status = 503, description = "Every password hasher busy; try again after Retry-After seconds", body = Detail)))]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    BearerUser(identity): BearerUser,
+    body: Body<Deactivate>,
+) -> Result<StatusCode, ApiError> {
+    let Json(body) = body?;
+    let mut errors = FieldErrors::default();
+    let password = required(&mut errors, "password", body.password);
+    fields_or(errors)?;
+    accounts::deactivate(&state, &identity.user, &password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,17 +1,20 @@
 //! Registering, editing a profile, changing a password.
 
+use std::net::IpAddr;
+
 use secrecy::SecretString;
 
 use crate::{
     domain::{Email, Password, UserView, Username},
     error::{AppError, FieldError, FieldErrors},
     server::{
-        auth::passwords,
+        auth::live::Change,
         db::{
             self,
             users::{UserFields, UserRow},
         },
         now,
+        services::throttle,
         state::AppState,
     },
 };
@@ -129,13 +132,16 @@ async fn taken_after_race(
 ///
 /// # Errors
 /// [`AppError::Validation`] with every field problem (including a taken username or email);
+/// [`AppError::Throttled`] past the client's registration rate limit;
 /// [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all)]
 pub async fn register(
     state: &AppState,
     input: &ProfileInput,
     password: &str,
+    client: IpAddr,
 ) -> Result<UserRow, AppError> {
+    throttle::take(state, throttle::REGISTRATION, &client.to_string()).await?;
     let mut errors = FieldErrors::default();
     let profile = parse_profile(input, &mut errors);
     let attributes = [
@@ -151,7 +157,10 @@ pub async fn register(
     check_unique(state, &profile, None, &mut errors).await?;
     errors.clone().into_result()?;
 
-    let hash = passwords::hash(SecretString::from(password.expose())).await?;
+    let hash = state
+        .passwords
+        .hash(SecretString::from(password.expose()))
+        .await?;
     let now = now();
     match db::users::insert(&state.db, &profile.fields(), &hash, now).await {
         Ok(id) => {
@@ -191,6 +200,7 @@ pub async fn update_profile(
     if let Err(e) = db::users::update_profile(&state.db, user.id, &profile.fields()).await {
         return Err(taken_after_race(state, &profile, Some(user.id), errors, e).await);
     }
+    state.live.publish(&state.db, Change::User(user.id)).await;
     Ok(UserView {
         username: profile.username.as_str().to_string(),
         email: profile.email.as_str().to_string(),
@@ -204,7 +214,8 @@ pub async fn update_profile(
 ///
 /// # Errors
 /// [`AppError::Validation`] when the current password is wrong or the new one breaks the
-/// policy; [`AppError::Internal`] on storage failure.
+/// policy; [`AppError::Throttled`] past the account's limit on attempts;
+/// [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn change_password(
     state: &AppState,
@@ -213,6 +224,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> Result<u64, AppError> {
+    throttle::take(state, throttle::PASSWORD_CHANGE, &user.id.to_string()).await?;
     let mut errors = FieldErrors::default();
     let attributes = [
         user.username.as_str(),
@@ -221,11 +233,7 @@ pub async fn change_password(
         user.last_name.as_str(),
     ];
     let new = errors.check("new_password", Password::parse(new, &attributes));
-    let current_ok = current.len() <= crate::domain::MAX_PASSWORD_BYTES
-        && state
-            .passwords
-            .verify(Some(&user.password_hash), SecretString::from(current))
-            .await?;
+    let current_ok = confirms(state, user, current).await?;
     if !current_ok {
         errors.add(
             "current_password",
@@ -235,11 +243,46 @@ pub async fn change_password(
     let Some(new) = new.filter(|_| current_ok) else {
         return Err(AppError::Validation(errors));
     };
-    let hash = passwords::hash(SecretString::from(new.expose())).await?;
+    let hash = state
+        .passwords
+        .hash(SecretString::from(new.expose()))
+        .await?;
     db::users::set_password_hash(&state.db, user.id, &hash).await?;
     let ended = db::sessions::revoke_others(&state.db, user.id, session_id, now()).await?;
+    state.live.publish(&state.db, Change::User(user.id)).await;
     tracing::info!(sessions_ended = ended, "password changed");
     Ok(ended)
+}
+
+/// Deactivates an account after checking its password: every session ends at once and log-ins
+/// fail as for an unknown account.
+///
+/// # Errors
+/// [`AppError::Validation`] when the password is wrong; [`AppError::Throttled`] past the
+/// account's limit on attempts; [`AppError::Internal`] on storage failure.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn deactivate(state: &AppState, user: &UserRow, password: &str) -> Result<(), AppError> {
+    throttle::take(state, throttle::PASSWORD_CHANGE, &user.id.to_string()).await?;
+    if !confirms(state, user, password).await? {
+        let mut errors = FieldErrors::default();
+        errors.add("password", FieldError::new("Your password is not correct."));
+        return Err(AppError::Validation(errors));
+    }
+    db::users::set_active(&state.db, user.id, false).await?;
+    db::sessions::revoke_all(&state.db, user.id, now()).await?;
+    state.live.publish(&state.db, Change::User(user.id)).await;
+    tracing::info!(target: "security", "account deactivated");
+    Ok(())
+}
+
+/// Whether `password` is the user's own (asked again before a sensitive change).
+async fn confirms(state: &AppState, user: &UserRow, password: &str) -> Result<bool, AppError> {
+    Ok(crate::domain::check_typed(password).is_ok()
+        && state
+            .passwords
+            .verify(Some(&user.password_hash), SecretString::from(password))
+            .await?
+            .is_right())
 }
 
 /// What the browser may see of a stored user.

@@ -7,7 +7,7 @@ use super::helpers::{Backend, PASSWORD, TestApp, on_both_backends, spawn_app, sp
 use crate::server::{auth::tokens::TokenType, now};
 use secrecy::ExposeSecret;
 
-async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+pub(super) async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
         .post(app.url(path))
         .json(&body)
@@ -18,7 +18,7 @@ async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn with_token(
+pub(super) async fn with_token(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
@@ -40,7 +40,7 @@ async fn me_as(app: &TestApp, path: &str, authorization: &str) -> reqwest::Respo
 }
 
 /// Registers `name` and returns `(access, refresh)`.
-async fn registered(app: &TestApp, name: &str) -> (String, String) {
+pub(super) async fn registered(app: &TestApp, name: &str) -> (String, String) {
     let (status, user) = post(
         app,
         "/api/register",
@@ -181,6 +181,80 @@ async fn token_obtain_refresh_verify_and_blacklist_behave_like_simple_jwt(backen
         me.status(),
         StatusCode::UNAUTHORIZED,
         "the session's access tokens end with it"
+    );
+}
+
+async fn concurrent_refreshes_share_one_successor_and_late_reuse_revokes_the_family(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (_, refresh) = registered(&app, "grace").await;
+
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let url = app.url("/api/token/refresh");
+        let body = json!({ "refresh": refresh });
+        calls.spawn(async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .expect("POST");
+            let status = response.status();
+            (status, response.json::<Value>().await.expect("json"))
+        });
+    }
+    let answers = calls.join_all().await;
+    assert!(
+        answers.iter().all(|(status, _)| *status == StatusCode::OK),
+        "every racing refresh succeeds: {answers:?}"
+    );
+    let successors: std::collections::HashSet<&str> = answers
+        .iter()
+        .map(|(_, pair)| pair["refresh"].as_str().expect("refresh"))
+        .collect();
+    assert_eq!(successors.len(), 1, "one successor for all: {successors:?}");
+    let successor = successors.into_iter().next().expect("one").to_string();
+    assert_ne!(successor, refresh);
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(stored, 2, "one rotation happened, not fifty branches");
+
+    // The family moves on; then the first token comes back after the grace window.
+    let (status, newest) = post(&app, "/api/token/refresh", json!({ "refresh": successor })).await;
+    assert_eq!(status, StatusCode::OK);
+    let newest = newest["refresh"].as_str().expect("refresh").to_string();
+    sqlx::query("UPDATE refresh_tokens SET used_at = used_at - 11 WHERE used_at IS NOT NULL")
+        .execute(&app.state.db)
+        .await
+        .expect("age the used tokens past the window");
+    let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "late reuse is refused");
+    let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": newest })).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the family's newest token died with it"
+    );
+}
+
+async fn the_grace_window_is_configurable(backend: Backend) {
+    let app = spawn_app_with(backend, &[("REFRESH_REUSE_GRACE", "0")]).await;
+    let (_, refresh) = registered(&app, "grace").await;
+    let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(status, StatusCode::OK);
+    sqlx::query("UPDATE refresh_tokens SET used_at = used_at - 1 WHERE used_at IS NOT NULL")
+        .execute(&app.state.db)
+        .await
+        .expect("age by one second");
+    let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "with no grace a second use is reuse"
     );
 }
 
@@ -485,6 +559,8 @@ on_both_backends!(
 on_both_backends!(
     registration_answers_201_with_the_user_or_400_per_field,
     token_obtain_refresh_verify_and_blacklist_behave_like_simple_jwt,
+    concurrent_refreshes_share_one_successor_and_late_reuse_revokes_the_family,
+    the_grace_window_is_configurable,
     me_needs_a_valid_bearer_token_and_says_why_not,
     the_jwt_prefix_can_be_allowed_for_old_clients,
     me_can_be_patched_and_the_password_changed,

@@ -84,6 +84,22 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
             (url, Some(name))
         }
     };
+    spawn_on(database_url, postgres_db, dir, extra).await
+}
+
+/// Another instance on `app`'s database, as a second process behind a load balancer.
+pub async fn spawn_peer(app: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_on(app.state.settings.database_url.clone(), None, dir, &[]).await
+}
+
+/// Starts the app on `database_url`; `postgres_db` is dropped with it.
+async fn spawn_on(
+    database_url: String,
+    postgres_db: Option<String>,
+    dir: tempfile::TempDir,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let mut vars: HashMap<String, String> = [
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
         ("JWT_SECRET", "test-secret-test-secret-test-secret!"),

@@ -1,6 +1,7 @@
 //! Cross-site refusal, what never reaches the page, forms without JavaScript, probes.
 
 use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
 
 use super::helpers::{
     Backend, ORIGIN, PASSWORD, browser, location, on_both_backends, spawn_app, spawn_app_with,
@@ -182,6 +183,123 @@ async fn oversized_bodies_are_refused_before_they_are_read(backend: Backend) {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+async fn malformed_input_gets_a_clear_400_and_stores_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = reqwest::Client::new();
+    let send_json = |path: &str, body: Vec<u8>| {
+        api.post(app.url(path))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+    };
+    for (what, body) in [
+        ("invalid UTF-8", b"{\"username\": \"\xff\xfe\"}".to_vec()),
+        ("truncated JSON", b"{\"username\": ".to_vec()),
+        ("not an object", b"[1, 2]".to_vec()),
+    ] {
+        let response = send_json("/api/register", body).await.expect("POST");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
+        let body: Value = response.json().await.expect("json");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| d.contains("JSON")),
+            "{what}: {body}"
+        );
+    }
+
+    let nul = json!({ "email": "ada@example.com", "username": "ada\u{0}", "password": "correct\u{0}horse battery" });
+    let response = send_json("/api/register", nul.to_string().into_bytes())
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.expect("json");
+    assert!(
+        body["username"].is_array() && body["password"].is_array(),
+        "{body}"
+    );
+
+    let long_login = json!({ "username": "x".repeat(300), "password": "p".repeat(2000) });
+    let response = send_json("/api/token", long_login.to_string().into_bytes())
+        .await
+        .expect("POST");
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "over-long fields"
+    );
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["password"][0], "Passwords are at most 1024 bytes.");
+    assert!(body["username"].is_array(), "{body}");
+
+    // Forms: a body that is not valid form encoding of UTF-8, and a NUL in a field.
+    let response = app
+        .client
+        .post(app.url("/fn/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("login=%ff%fe&password=x")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("could not be read")
+    );
+    let response = app.signup("ada@example.com", "ada\u{0}", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(users, 0, "nothing was stored");
+}
+
+async fn look_alike_usernames_are_one_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("ada").await;
+    for look_alike in ["ADA", "\u{ff41}\u{ff44}\u{ff41}"] {
+        let (client, _) = browser();
+        let response = app
+            .post_from(
+                &client,
+                "/fn/signup",
+                &[
+                    ("email", "other@example.com"),
+                    ("username", look_alike),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{look_alike}");
+        assert!(
+            response
+                .text()
+                .await
+                .expect("body")
+                .contains("That username is taken.")
+        );
+    }
+    let (client, _) = browser();
+    let response = app
+        .post_from(
+            &client,
+            "/fn/login",
+            &[
+                ("login", "\u{ff21}\u{ff24}\u{ff21}"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "logs in by a look-alike of the name"
+    );
+}
+
 async fn pages_carry_a_nonce_csp_that_covers_their_scripts(backend: Backend) {
     let app = spawn_app(backend).await;
     for path in ["/", "/login", "/no/such/page"] {
@@ -280,6 +398,8 @@ on_both_backends!(
     health_and_readiness_answer,
     unknown_pages_are_404,
     oversized_bodies_are_refused_before_they_are_read,
+    malformed_input_gets_a_clear_400_and_stores_nothing,
+    look_alike_usernames_are_one_account,
     pages_carry_a_nonce_csp_that_covers_their_scripts,
     every_response_carries_the_security_headers,
 );

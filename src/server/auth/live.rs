@@ -1,0 +1,274 @@
+//! Which sessions are live, without a database read per request: each instance keeps the
+//! sessions it has seen (with their user) in memory, and every change that ends a session or
+//! alters a user removes the affected entries at once, here and, through PostgreSQL's
+//! LISTEN/NOTIFY, on every other instance.
+//!
+//! Worst case, a revoked access token still passes: on the instance that revoked it, never; on
+//! another instance, for the NOTIFY's delivery time (milliseconds). An instance whose listening
+//! connection dropped clears its whole cache when it reconnects, and no entry is trusted for
+//! longer than [`MAX_AGE`] in any case (that bound also covers a process that crashed between
+//! its database write and its notification).
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
+
+use crate::server::db::{Db, users::UserRow};
+
+/// The longest an entry is trusted without reading the database again.
+pub const MAX_AGE: Duration = Duration::from_secs(60);
+/// Entries kept at most; past it the cache starts over (a burst of new sessions costs one
+/// read each, never unbounded memory).
+const CAPACITY: usize = 100_000;
+/// The PostgreSQL channel instances tell each other about changes on.
+const CHANNEL: &str = "latchkey_sessions";
+
+/// Something that makes cached sessions stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// One session ended.
+    Session(String),
+    /// A user changed: deactivated, edited, logged out everywhere, password changed.
+    User(i64),
+    /// Anything may have changed (the listener lost its connection).
+    All,
+}
+
+impl Change {
+    fn encode(&self) -> String {
+        match self {
+            Self::Session(sid) => format!("s:{sid}"),
+            Self::User(id) => format!("u:{id}"),
+            Self::All => "*".to_string(),
+        }
+    }
+
+    fn decode(payload: &str) -> Self {
+        match payload.split_once(':') {
+            Some(("s", sid)) => Self::Session(sid.to_string()),
+            Some(("u", id)) => id.parse().map_or(Self::All, Self::User),
+            _ => Self::All,
+        }
+    }
+}
+
+struct Entry {
+    user: UserRow,
+    cached_at: Instant,
+}
+
+/// The cache. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct LiveSessions {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    entries: RwLock<HashMap<String, Entry>>,
+    /// Bumped by every change, so a read that raced a change is not cached.
+    generation: AtomicU64,
+    misses: AtomicU64,
+    changes: broadcast::Sender<Change>,
+    /// Whether changes are announced to other instances (PostgreSQL).
+    shared: bool,
+}
+
+/// A point in the change history, taken before a database read.
+#[derive(Debug, Clone, Copy)]
+pub struct Generation(u64);
+
+impl LiveSessions {
+    fn new(shared: bool) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                entries: RwLock::new(HashMap::new()),
+                generation: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+                changes: broadcast::channel(1024).0,
+                shared,
+            }),
+        }
+    }
+
+    /// A cache for this database: on PostgreSQL it listens for other instances' changes
+    /// before returning, so nothing announced after this call is missed.
+    ///
+    /// # Errors
+    /// The error connecting the listener.
+    pub async fn start(database_url: &str) -> Result<Self, sqlx::Error> {
+        if !database_url.starts_with("postgres") {
+            return Ok(Self::new(false));
+        }
+        let live = Self::new(true);
+        let mut listener = PgListener::connect(database_url).await?;
+        listener.listen(CHANNEL).await?;
+        let weak = Arc::downgrade(&live.inner);
+        tokio::spawn(async move {
+            let mut failing = false;
+            loop {
+                let received = listener.try_recv().await;
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                let live = Self { inner };
+                match received {
+                    Ok(Some(notification)) => {
+                        failing = false;
+                        live.apply(&Change::decode(notification.payload()));
+                    }
+                    // The connection dropped (try_recv reconnects on the next call):
+                    // whatever was announced meanwhile is lost, so forget everything.
+                    Ok(None) => live.apply(&Change::All),
+                    Err(error) => {
+                        // Once per outage, not once per retry.
+                        if !failing {
+                            tracing::warn!(%error, "session change listener lost the database; retrying every second");
+                        }
+                        failing = true;
+                        live.apply(&Change::All);
+                        drop(live);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(live)
+    }
+
+    pub fn generation(&self) -> Generation {
+        Generation(self.inner.generation.load(Ordering::SeqCst))
+    }
+
+    /// The cached user of a live session, if cached recently.
+    pub fn get(&self, session_id: &str, user_id: i64) -> Option<UserRow> {
+        let entries = self.inner.entries.read().ok()?;
+        let hit = entries
+            .get(session_id)
+            .filter(|e| e.user.id == user_id && e.cached_at.elapsed() < MAX_AGE)
+            .map(|e| e.user.clone());
+        if hit.is_none() {
+            self.inner.misses.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// Caches a session read from the database, unless something changed since `read_at`.
+    pub fn put(&self, read_at: Generation, session_id: &str, user: UserRow) {
+        let Ok(mut entries) = self.inner.entries.write() else {
+            return;
+        };
+        if self.inner.generation.load(Ordering::SeqCst) != read_at.0 {
+            return;
+        }
+        if entries.len() >= CAPACITY {
+            entries.retain(|_, e| e.cached_at.elapsed() < MAX_AGE);
+            if entries.len() >= CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            session_id.to_string(),
+            Entry {
+                user,
+                cached_at: Instant::now(),
+            },
+        );
+    }
+
+    /// Records a change made here: applied at once, then announced to the other instances.
+    pub async fn publish(&self, db: &Db, change: Change) {
+        self.apply(&change);
+        if self.inner.shared
+            && let Err(error) = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(change.encode())
+                .execute(db)
+                .await
+        {
+            tracing::error!(%error, "could not announce a session change; other instances will drop it within a minute");
+        }
+    }
+
+    fn apply(&self, change: &Change) {
+        if let Ok(mut entries) = self.inner.entries.write() {
+            self.inner.generation.fetch_add(1, Ordering::SeqCst);
+            match change {
+                Change::Session(sid) => {
+                    entries.remove(sid);
+                }
+                Change::User(id) => entries.retain(|_, e| e.user.id != *id),
+                Change::All => entries.clear(),
+            }
+        }
+        let _ = self.inner.changes.send(change.clone());
+    }
+
+    /// Every change applied from now on, wherever it came from.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.inner.changes.subscribe()
+    }
+
+    /// How many look-ups went to the database.
+    pub fn misses(&self) -> u64 {
+        self.inner.misses.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Change, LiveSessions};
+    use crate::server::db::users::{Active, UserRow};
+
+    fn user(id: i64) -> UserRow {
+        UserRow {
+            id,
+            username: format!("u{id}"),
+            email: format!("u{id}@example.com"),
+            password_hash: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            is_active: Active(true),
+            date_joined: 0,
+            last_login: None,
+        }
+    }
+
+    #[test]
+    fn changes_round_trip_through_their_payload() {
+        for change in [Change::Session("abc".into()), Change::User(7), Change::All] {
+            assert_eq!(Change::decode(&change.encode()), change);
+        }
+        assert_eq!(Change::decode("u:nonsense"), Change::All);
+    }
+
+    #[test]
+    fn a_read_that_raced_a_change_is_not_cached() {
+        let live = LiveSessions::new(false);
+        let before = live.generation();
+        live.apply(&Change::Session("s1".into()));
+        live.put(before, "s1", user(1));
+        assert!(live.get("s1", 1).is_none());
+        live.put(live.generation(), "s1", user(1));
+        assert_eq!(live.get("s1", 1).map(|u| u.id), Some(1));
+        assert!(live.get("s1", 2).is_none(), "the token's user must match");
+    }
+
+    #[test]
+    fn a_user_change_drops_every_session_of_that_user_only() {
+        let live = LiveSessions::new(false);
+        live.put(live.generation(), "a", user(1));
+        live.put(live.generation(), "b", user(1));
+        live.put(live.generation(), "c", user(2));
+        live.apply(&Change::User(1));
+        assert!(live.get("a", 1).is_none() && live.get("b", 1).is_none());
+        assert!(live.get("c", 2).is_some());
+    }
+}

@@ -1,0 +1,160 @@
+//! Throttling policy. Failed log-ins are counted per account and per client address, a few
+//! free then exponential back-off; registration, refresh and password change have plain rate
+//! limits. Counters live in the database, so the limits hold across instances.
+
+use std::net::IpAddr;
+
+use sha2::{Digest, Sha256};
+
+use crate::{
+    error::AppError,
+    server::{db::throttles, now, state::AppState},
+};
+
+/// A plain rate limit: at most `max` hits per `window` seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    name: &'static str,
+    max: i64,
+    window: i64,
+}
+
+/// Sign-ups per client address.
+pub const REGISTRATION: Limit = Limit {
+    name: "register",
+    max: 30,
+    window: 600,
+};
+/// Refreshes per session (a tab refreshes about once per access-token lifetime), or per client
+/// address for tokens that do not verify.
+pub const REFRESH: Limit = Limit {
+    name: "refresh",
+    max: 120,
+    window: 60,
+};
+/// Password changes per account.
+pub const PASSWORD_CHANGE: Limit = Limit {
+    name: "password",
+    max: 5,
+    window: 900,
+};
+
+/// Failed log-ins allowed per account before back-off starts.
+const FREE_ACCOUNT_FAILURES: i64 = 5;
+/// Failed log-ins allowed per client address (many people can share one) before back-off.
+const FREE_ADDRESS_FAILURES: i64 = 20;
+/// Failures are forgotten an hour after the first of a run.
+const FAILURE_WINDOW: i64 = 3600;
+/// The longest window of any bucket: older counters are spent.
+pub const LONGEST_WINDOW: i64 = FAILURE_WINDOW;
+/// The first back-off, doubled with each further failure...
+const FIRST_BACKOFF: i64 = 15;
+/// ...up to this.
+const MAX_BACKOFF: i64 = 900;
+
+/// Counts a hit against `limit` for `subject`.
+///
+/// # Errors
+/// [`AppError::Throttled`] past the limit; [`AppError::Internal`] on storage failure.
+pub async fn take(state: &AppState, limit: Limit, subject: &str) -> Result<(), AppError> {
+    let now = now();
+    let count = throttles::hit(
+        &state.db,
+        &format!("{}:{subject}", limit.name),
+        now,
+        limit.window,
+    )
+    .await?;
+    if count.hits > limit.max {
+        let retry_after = (count.window_start + limit.window - now).max(1);
+        tracing::info!(target: "security", limit = limit.name, "rate limit reached");
+        return Err(throttled(retry_after));
+    }
+    Ok(())
+}
+
+/// The buckets a log-in attempt is counted in. The account is named by a hash of what was
+/// typed, so an unknown account is throttled exactly like a real one (nothing is revealed) and
+/// no typed text (which may be a mistyped password) is stored.
+pub struct LoginBuckets {
+    account: String,
+    address: String,
+}
+
+impl LoginBuckets {
+    pub fn new(login_key: &str, client: IpAddr) -> Self {
+        Self {
+            account: format!("login:account:{}", hex::encode(Sha256::digest(login_key))),
+            address: format!("login:address:{client}"),
+        }
+    }
+
+    /// Refuses an attempt while either bucket is in back-off.
+    ///
+    /// # Errors
+    /// [`AppError::Throttled`] while blocked; [`AppError::Internal`] on storage failure.
+    pub async fn check(&self, state: &AppState) -> Result<(), AppError> {
+        let until = throttles::blocked_until(&state.db, &self.account, &self.address).await?;
+        let now = now();
+        if until > now {
+            return Err(throttled(until - now));
+        }
+        Ok(())
+    }
+
+    /// Counts a failure in both buckets, blocking each past its free attempts.
+    ///
+    /// # Errors
+    /// [`AppError::Internal`] on storage failure.
+    pub async fn failed(&self, state: &AppState) -> Result<(), AppError> {
+        let now = now();
+        for (bucket, free) in [
+            (&self.account, FREE_ACCOUNT_FAILURES),
+            (&self.address, FREE_ADDRESS_FAILURES),
+        ] {
+            let count = throttles::hit(&state.db, bucket, now, FAILURE_WINDOW).await?;
+            if let Some(backoff) = backoff(count.hits, free) {
+                tracing::warn!(target: "security", failures = count.hits, "log-in back-off");
+                throttles::block(&state.db, bucket, now + backoff).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A good log-in clears the account's failures (the address keeps its count).
+    ///
+    /// # Errors
+    /// [`AppError::Internal`] on storage failure.
+    pub async fn succeeded(&self, state: &AppState) -> Result<(), AppError> {
+        Ok(throttles::clear(&state.db, &self.account).await?)
+    }
+}
+
+/// Seconds to block after `failures`, once past `free`: 15, 30, 60, ... up to [`MAX_BACKOFF`].
+fn backoff(failures: i64, free: i64) -> Option<i64> {
+    let over = failures - free;
+    (over > 0).then(|| {
+        let exponent = u32::try_from(over - 1).unwrap_or(u32::MAX).min(20);
+        (FIRST_BACKOFF << exponent).min(MAX_BACKOFF)
+    })
+}
+
+fn throttled(seconds: i64) -> AppError {
+    AppError::Throttled {
+        retry_after: u64::try_from(seconds.max(1)).unwrap_or(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_BACKOFF, backoff};
+
+    #[test]
+    fn back_off_starts_after_the_free_attempts_and_doubles_up_to_a_cap() {
+        assert_eq!(backoff(5, 5), None);
+        assert_eq!(backoff(6, 5), Some(15));
+        assert_eq!(backoff(7, 5), Some(30));
+        assert_eq!(backoff(10, 5), Some(240));
+        assert_eq!(backoff(100, 5), Some(MAX_BACKOFF));
+    }
+}

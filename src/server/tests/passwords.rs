@@ -1,0 +1,79 @@
+//! Password hashing under load and over time: a bound on concurrent hashes (503, never an
+//! exhausted machine) and hashes upgraded at log-in when the parameters change.
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version, password_hash::SaltString};
+use reqwest::{StatusCode, header};
+use serde_json::json;
+
+use super::{
+    api::{post, registered},
+    helpers::{Backend, PASSWORD, on_both_backends, spawn_app},
+};
+
+async fn an_old_hash_is_upgraded_at_log_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    registered(&app, "ada").await;
+    let weak = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(8192, 1, 1, None).expect("params"),
+    )
+    .hash_password(
+        PASSWORD.as_bytes(),
+        &SaltString::from_b64("c2FsdHNhbHRzYWx0").expect("salt"),
+    )
+    .expect("hash")
+    .to_string();
+    sqlx::query("UPDATE users SET password_hash = $1")
+        .bind(&weak)
+        .execute(&app.state.db)
+        .await
+        .expect("store an old hash");
+
+    let (status, _) = post(
+        &app,
+        "/api/token",
+        json!({ "username": "ada", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the old hash still verifies");
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("hash");
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "upgraded: {stored}"
+    );
+    let (status, _) = post(
+        &app,
+        "/api/token",
+        json!({ "username": "ada", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "and the new one verifies");
+}
+
+async fn with_every_hasher_busy_log_ins_get_503_with_retry_after(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let _flood = app.state.passwords.occupy().await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/token"))
+        .json(&json!({ "username": "ada", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+}
+
+on_both_backends!(
+    an_old_hash_is_upgraded_at_log_in,
+    with_every_hasher_busy_log_ins_get_503_with_retry_after,
+);

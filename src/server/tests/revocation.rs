@@ -1,0 +1,331 @@
+//! Revocation is immediate: log-out, log-out everywhere, password change and deactivation end
+//! sessions at once, on this instance and on the others, while a live session costs no
+//! database read per request.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::{
+    api::{post, registered, with_token},
+    helpers::{Backend, PASSWORD, TestApp, on_both_backends, spawn_app, spawn_peer},
+};
+use crate::server::auth::live::Change;
+
+async fn me(app: &TestApp, access: &str) -> StatusCode {
+    with_token(
+        app,
+        reqwest::Method::GET,
+        "/api/me",
+        &format!("Bearer {access}"),
+        None,
+    )
+    .await
+    .status()
+}
+
+async fn a_live_session_is_checked_in_memory_after_its_first_request(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, _) = registered(&app, "ada").await;
+    assert_eq!(me(&app, &access).await, StatusCode::OK);
+    let misses = app.state.live.misses();
+    for _ in 0..20 {
+        assert_eq!(me(&app, &access).await, StatusCode::OK);
+    }
+    assert_eq!(
+        app.state.live.misses(),
+        misses,
+        "no database read for a cached session"
+    );
+}
+
+async fn log_out_everywhere_ends_every_session_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (phone_access, phone_refresh) = registered(&app, "ada").await;
+    let (laptop_access, _) = {
+        let (status, pair) = post(
+            &app,
+            "/api/token",
+            json!({ "username": "ada", "password": PASSWORD }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        (
+            pair["access"].as_str().expect("access").to_string(),
+            pair["refresh"].as_str().expect("refresh").to_string(),
+        )
+    };
+    // The browser session too.
+    app.login("ada", PASSWORD).await;
+    assert_eq!(app.get("/profile").await.status(), StatusCode::OK);
+    assert_eq!(me(&app, &phone_access).await, StatusCode::OK, "cached");
+
+    let response = with_token(
+        &app,
+        reqwest::Method::POST,
+        "/api/me/logout-all",
+        &format!("Bearer {laptop_access}"),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["sessions_ended"], 3);
+
+    assert_eq!(me(&app, &phone_access).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&app, &laptop_access).await, StatusCode::UNAUTHORIZED);
+    let (status, _) = post(
+        &app,
+        "/api/token/refresh",
+        json!({ "refresh": phone_refresh }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/profile").await.status(),
+        StatusCode::SEE_OTHER,
+        "the browser is signed out too"
+    );
+}
+
+async fn the_profile_button_logs_out_everywhere(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, _) = registered(&app, "ada").await;
+    app.login("ada", PASSWORD).await;
+    let response = app.post_form("/fn/logout_all", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(app.cookie("latchkey_access").is_none(), "cookies cleared");
+    assert_eq!(me(&app, &access).await, StatusCode::UNAUTHORIZED);
+}
+
+async fn deactivation_ends_every_session_and_log_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, refresh) = registered(&app, "ada").await;
+    assert_eq!(me(&app, &access).await, StatusCode::OK);
+    let bearer = format!("Bearer {access}");
+    let wrong = with_token(
+        &app,
+        reqwest::Method::POST,
+        "/api/me/deactivate",
+        &bearer,
+        Some(json!({ "password": "not my password" })),
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(me(&app, &access).await, StatusCode::OK, "nothing changed");
+
+    let done = with_token(
+        &app,
+        reqwest::Method::POST,
+        "/api/me/deactivate",
+        &bearer,
+        Some(json!({ "password": PASSWORD })),
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&app, &access).await, StatusCode::UNAUTHORIZED);
+    let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = post(
+        &app,
+        "/api/token",
+        json!({ "username": "ada", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "no_active_account");
+}
+
+async fn a_password_change_ends_the_other_sessions_access_tokens_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (old_access, _) = registered(&app, "ada").await;
+    let (status, pair) = post(
+        &app,
+        "/api/token",
+        json!({ "username": "ada", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let current = pair["access"].as_str().expect("access").to_string();
+    assert_eq!(me(&app, &old_access).await, StatusCode::OK, "cached");
+    let changed = with_token(
+        &app,
+        reqwest::Method::POST,
+        "/api/me/password",
+        &format!("Bearer {current}"),
+        Some(json!({ "current_password": PASSWORD, "new_password": "another good passphrase" })),
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&app, &old_access).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, &current).await,
+        StatusCode::OK,
+        "this session stays"
+    );
+}
+
+async fn dead_rows_are_swept_in_small_batches(backend: Backend) {
+    let app = spawn_app(backend).await;
+    registered(&app, "ada").await;
+    let mut refresh_tokens = Vec::new();
+    for _ in 0..9 {
+        let (status, pair) = post(
+            &app,
+            "/api/token",
+            json!({ "username": "ada", "password": PASSWORD }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        refresh_tokens.push(pair["refresh"].as_str().expect("refresh").to_string());
+    }
+    for token in &refresh_tokens[0..3] {
+        post(&app, "/api/token/blacklist", json!({ "refresh": token })).await;
+    }
+    for token in &refresh_tokens[3..6] {
+        let sid = app
+            .state
+            .tokens
+            .verify(token, crate::server::auth::tokens::TokenType::Refresh)
+            .expect("valid")
+            .sid;
+        sqlx::query("UPDATE refresh_tokens SET expires_at = 0 WHERE session_id = $1")
+            .bind(sid)
+            .execute(&app.state.db)
+            .await
+            .expect("expire");
+    }
+    let (status, rotated) = post(
+        &app,
+        "/api/token/refresh",
+        json!({ "refresh": refresh_tokens[6] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    sqlx::query("INSERT INTO throttles (bucket, hits, window_start) VALUES ('spent', 3, 0)")
+        .execute(&app.state.db)
+        .await
+        .expect("a spent counter");
+
+    let count = |table: &'static str| {
+        let db = app.state.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&db)
+                .await
+                .expect("count")
+        }
+    };
+    let sessions_before = count("sessions").await;
+    let swept = crate::server::services::cleanup::sweep(&app.state, 2)
+        .await
+        .expect("sweep");
+    // Tokens go either by themselves or with their session (ON DELETE CASCADE).
+    assert!(swept.refresh_tokens <= 6, "{swept:?}");
+    assert_eq!(swept.sessions, 6);
+    assert_eq!(swept.throttles, 1);
+    assert_eq!(count("sessions").await, sessions_before - 6);
+    assert_eq!(
+        count("refresh_tokens").await,
+        1 + 2 + 2,
+        "the first session's, two live ones, and the rotated one's used token and successor"
+    );
+
+    // What is left still works, including theft detection on the kept used token.
+    let (status, _) = post(
+        &app,
+        "/api/token/refresh",
+        json!({ "refresh": rotated["refresh"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        crate::server::services::cleanup::sweep(&app.state, 2)
+            .await
+            .expect("sweep"),
+        crate::server::db::sessions::Swept::default(),
+        "nothing more to sweep"
+    );
+}
+
+/// Waits for `peer` to hear of a change made elsewhere.
+async fn heard(changes: &mut tokio::sync::broadcast::Receiver<Change>) -> Change {
+    tokio::time::timeout(Duration::from_secs(5), changes.recv())
+        .await
+        .expect("the change reaches the other instance within 5 s")
+        .expect("change")
+}
+
+async fn two_instances_on_postgres_share_sessions_and_revocations() {
+    let first = spawn_app(Backend::Postgres).await;
+    let second = spawn_peer(&first).await;
+    let (access, refresh) = registered(&first, "ada").await;
+
+    assert_eq!(
+        me(&second, &access).await,
+        StatusCode::OK,
+        "one session, two instances"
+    );
+    let (status, pair) = post(&second, "/api/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(status, StatusCode::OK, "refreshed on the other instance");
+    let access = pair["access"].as_str().expect("access").to_string();
+    let refresh = pair["refresh"].as_str().expect("refresh").to_string();
+    assert_eq!(me(&first, &access).await, StatusCode::OK);
+    assert_eq!(
+        me(&second, &access).await,
+        StatusCode::OK,
+        "now cached there"
+    );
+
+    let mut changes = second.state.live.subscribe();
+    let started = std::time::Instant::now();
+    let (status, _) = post(
+        &first,
+        "/api/token/blacklist",
+        json!({ "refresh": refresh }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(matches!(heard(&mut changes).await, Change::Session(_)));
+    eprintln!(
+        "revocation reached the other instance in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        me(&second, &access).await,
+        StatusCode::UNAUTHORIZED,
+        "revoked on the other instance too"
+    );
+
+    // A throttle counted on one instance holds on the other.
+    for _ in 0..6 {
+        post(
+            &first,
+            "/api/token",
+            json!({ "username": "ada", "password": "wrong" }),
+        )
+        .await;
+    }
+    let (status, _) = post(
+        &second,
+        "/api/token",
+        json!({ "username": "ada", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_revocations_on_postgres() {
+    two_instances_on_postgres_share_sessions_and_revocations().await;
+}
+
+on_both_backends!(
+    a_live_session_is_checked_in_memory_after_its_first_request,
+    log_out_everywhere_ends_every_session_at_once,
+    the_profile_button_logs_out_everywhere,
+    deactivation_ends_every_session_and_log_in,
+    a_password_change_ends_the_other_sessions_access_tokens_at_once,
+    dead_rows_are_swept_in_small_batches,
+);
