@@ -29,6 +29,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
+# cargo-fuzz, pinned, for the bounded fuzz run (scripts/fuzz.sh).
+CARGO_FUZZ_VERSION="0.13.2"
+if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
+  say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+fi
+
 # Node packages: Playwright for end2end/, and binaryen's wasm-opt for release builds
 # (Debian's binaryen is too old: its output fails to hydrate).
 if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ] \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test latchkey has: format, lints (server and browser builds), unit +
-# integration tests on SQLite and PostgreSQL, the release build, a schema-driven fuzz run of the
-# JSON API, and Playwright in Chromium.
+# integration tests on SQLite and PostgreSQL, bounded cargo-fuzz runs, the release build, a
+# schema-driven fuzz run of the JSON API, and Playwright in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -32,6 +32,9 @@ export LEPTOS_OUTPUT_NAME=latchkey LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_
 
 step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --release --features ssr --lib --test cli
+
+step "fuzzing token and header parsing (cargo fuzz, bounded)"
+scripts/fuzz.sh
 
 # Built last, so the end-to-end tests run the binary and WASM cargo-leptos produced.
 step "release build (server + WASM)"

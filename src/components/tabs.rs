@@ -112,7 +112,8 @@ mod browser {
 
     /// `navigator.locks` and its `request` method, when the browser has them (secure contexts).
     fn lock_manager() -> Option<(JsValue, Function)> {
-        let navigator = leptos::prelude::window().navigator();
+        let window: JsValue = leptos::prelude::window().into();
+        let navigator = Reflect::get(&window, &JsValue::from_str("navigator")).ok()?;
         let locks = Reflect::get(&navigator, &JsValue::from_str("locks")).ok()?;
         if locks.is_undefined() || locks.is_null() {
             return None;

@@ -128,6 +128,23 @@ impl Passwords {
     }
 }
 
+/// A hash of `password` made with weaker parameters than today's (tests of the upgrade).
+#[cfg(test)]
+pub fn hash_with_old_parameters(password: &str) -> String {
+    use argon2::{Algorithm, Params, Version};
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(8192, 1, 1, None).expect("params"),
+    )
+    .hash_password(
+        password.as_bytes(),
+        &SaltString::from_b64("c2FsdHNhbHRzYWx0").expect("salt"),
+    )
+    .expect("hash")
+    .to_string()
+}
+
 fn verify_sync(stored: &str, password: &SecretString) -> Verdict {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return Verdict::Wrong;
@@ -228,20 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_with_weaker_parameters_is_flagged_for_upgrade() {
-        use argon2::{
-            Algorithm, Argon2, Params, PasswordHasher, Version, password_hash::SaltString,
-        };
-        let weak = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(8192, 1, 1, None).expect("params"),
-        )
-        .hash_password(
-            b"correct horse battery",
-            &SaltString::from_b64("c2FsdHNhbHRzYWx0").expect("salt"),
-        )
-        .expect("hash")
-        .to_string();
+        let weak = super::hash_with_old_parameters("correct horse battery");
         let passwords = Passwords::new().await.expect("dummy hash");
         assert_eq!(
             passwords

@@ -48,6 +48,11 @@ pub(super) async fn registered(app: &TestApp, name: &str) -> (String, String) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{user}");
+    logged_in(app, name).await
+}
+
+/// Logs `name` in once more (a new session) and returns `(access, refresh)`.
+pub(super) async fn logged_in(app: &TestApp, name: &str) -> (String, String) {
     let (status, pair) = post(
         app,
         "/api/token/",

@@ -1,7 +1,6 @@
 //! Password hashing under load and over time: a bound on concurrent hashes (503, never an
 //! exhausted machine) and hashes upgraded at log-in when the parameters change.
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version, password_hash::SaltString};
 use reqwest::{StatusCode, header};
 use serde_json::json;
 
@@ -9,21 +8,12 @@ use super::{
     api::{post, registered},
     helpers::{Backend, PASSWORD, on_both_backends, spawn_app},
 };
+use crate::server::auth::passwords::hash_with_old_parameters;
 
 async fn an_old_hash_is_upgraded_at_log_in(backend: Backend) {
     let app = spawn_app(backend).await;
     registered(&app, "ada").await;
-    let weak = Argon2::new(
-        Algorithm::Argon2id,
-        Version::V0x13,
-        Params::new(8192, 1, 1, None).expect("params"),
-    )
-    .hash_password(
-        PASSWORD.as_bytes(),
-        &SaltString::from_b64("c2FsdHNhbHRzYWx0").expect("salt"),
-    )
-    .expect("hash")
-    .to_string();
+    let weak = hash_with_old_parameters(PASSWORD);
     sqlx::query("UPDATE users SET password_hash = $1")
         .bind(&weak)
         .execute(&app.state.db)

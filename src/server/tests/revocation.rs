@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{
-    api::{post, registered, with_token},
+    api::{logged_in, post, registered, with_token},
     helpers::{Backend, PASSWORD, TestApp, on_both_backends, spawn_app, spawn_peer},
 };
 use crate::server::auth::live::Change;
@@ -43,19 +43,7 @@ async fn a_live_session_is_checked_in_memory_after_its_first_request(backend: Ba
 async fn log_out_everywhere_ends_every_session_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let (phone_access, phone_refresh) = registered(&app, "ada").await;
-    let (laptop_access, _) = {
-        let (status, pair) = post(
-            &app,
-            "/api/token",
-            json!({ "username": "ada", "password": PASSWORD }),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
-        (
-            pair["access"].as_str().expect("access").to_string(),
-            pair["refresh"].as_str().expect("refresh").to_string(),
-        )
-    };
+    let (laptop_access, _) = logged_in(&app, "ada").await;
     // The browser session too.
     app.login("ada", PASSWORD).await;
     assert_eq!(app.get("/profile").await.status(), StatusCode::OK);
@@ -140,14 +128,7 @@ async fn deactivation_ends_every_session_and_log_in(backend: Backend) {
 async fn a_password_change_ends_the_other_sessions_access_tokens_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let (old_access, _) = registered(&app, "ada").await;
-    let (status, pair) = post(
-        &app,
-        "/api/token",
-        json!({ "username": "ada", "password": PASSWORD }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let current = pair["access"].as_str().expect("access").to_string();
+    let (current, _) = logged_in(&app, "ada").await;
     assert_eq!(me(&app, &old_access).await, StatusCode::OK, "cached");
     let changed = with_token(
         &app,
@@ -171,14 +152,7 @@ async fn dead_rows_are_swept_in_small_batches(backend: Backend) {
     registered(&app, "ada").await;
     let mut refresh_tokens = Vec::new();
     for _ in 0..9 {
-        let (status, pair) = post(
-            &app,
-            "/api/token",
-            json!({ "username": "ada", "password": PASSWORD }),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
-        refresh_tokens.push(pair["refresh"].as_str().expect("refresh").to_string());
+        refresh_tokens.push(logged_in(&app, "ada").await.1);
     }
     for token in &refresh_tokens[0..3] {
         post(&app, "/api/token/blacklist", json!({ "refresh": token })).await;
