@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Schema-driven fuzzing of the JSON API: schemathesis generates requests from the OpenAPI
 # document the server publishes and fails on any 5xx or any response the document does not allow.
-# Runs against the release binary (build it first: cargo leptos build --release) on a free port
+# Runs against the release binary (build it first: cargo leptos build --release --split) on a free port
 # with a fresh SQLite database; bounded by the example count (about 500 requests, seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-exec cargo leptos serve --release
+exec cargo leptos serve --release --split

@@ -38,7 +38,7 @@ scripts/fuzz.sh
 
 # Built last, so the end-to-end tests run the binary and WASM cargo-leptos produced.
 step "release build (server + WASM)"
-cargo leptos build --release
+cargo leptos build --release --split
 
 step "JSON API fuzzing (schemathesis against the OpenAPI document)"
 scripts/fuzz-api.sh

@@ -88,14 +88,30 @@ pub fn Field(
 }
 
 /// A live rating of the password being typed: zxcvbn's score as a meter and in words, with
-/// advice below the bar the server enforces. Runs in the browser (WASM); nothing is sent.
+/// advice below the bar the server enforces. Runs in the browser and sends nothing; zxcvbn and
+/// its dictionaries are a separate WASM chunk, loaded the first time someone types a password.
 #[component]
 pub fn StrengthMeter(password: ReadSignal<String>) -> impl IntoView {
-    let strength =
-        Memo::new(move |_| password.with(|p| (!p.is_empty()).then(|| Strength::of(p, &[]))));
+    // An effect, not a resource: effects run only in the browser, so the server render (and
+    // the page without JavaScript) never waits for a rating.
+    let (rated, set_rated) = signal(None::<Strength>);
+    Effect::new(move |_| {
+        let typed = password.get();
+        if typed.is_empty() {
+            set_rated.set(None);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let strength = rate_password(typed.clone()).await;
+            // A rating of what is no longer typed is dropped.
+            if password.with_untracked(|p| *p == typed) {
+                set_rated.set(Some(strength));
+            }
+        });
+    });
     view! {
         <div class="strength" aria-live="polite">
-            {move || strength.get().map(|s| {
+            {move || rated.get().map(|s| {
                 let advice = (s.score < MIN_STRENGTH).then(|| s.advice.clone());
                 view! {
                     <meter min="0" max="4" low="2" high="3" optimum="4" value=s.score.to_string()
@@ -106,6 +122,12 @@ pub fn StrengthMeter(password: ReadSignal<String>) -> impl IntoView {
             })}
         </div>
     }
+}
+
+/// zxcvbn's rating, lazily loaded (`cargo leptos --split` puts it in its own WASM chunk).
+#[lazy]
+fn rate_password(password: String) -> Strength {
+    Strength::of(&password, &[])
 }
 
 /// The form's overall outcome: an error announced at once, or a success note.

@@ -60,10 +60,11 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
         // Leave a fifth of the lifetime (at most 30 s) as margin.
         let margin_ms = (expires_in_ms / 5).min(30_000);
         let delay_ms = (expires_in_ms - margin_ms).max(500);
+        let scheduled_at = super::tabs::now_ms();
         let navigate = navigate.clone();
         let handle = set_timeout_with_handle(
             move || {
-                super::tabs::exclusively(keep_alive(user, margin_ms / 1000, move || {
+                super::tabs::exclusively(keep_alive(user, scheduled_at, move || {
                     let path = location.pathname.get_untracked();
                     navigate(&login_again(&path), Default::default());
                 }));
@@ -82,12 +83,11 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
 /// never does.
 async fn keep_alive(
     user: Resource<Result<Option<CurrentUser>, AppError>>,
-    margin_secs: i64,
+    scheduled_at: f64,
     log_in_again: impl Fn(),
 ) {
-    if let Ok(Some(current)) = session_user().await
-        && current.access_expires_in > margin_secs + 1
-    {
+    if super::tabs::heard_refresh_since(scheduled_at) {
+        // Another tab refreshed the shared cookies while this one waited: just reschedule.
         user.refetch();
         return;
     }

@@ -5,11 +5,11 @@
 //! safe).
 
 #[cfg(feature = "hydrate")]
-pub use browser::{announce_refresh, exclusively, listen};
+pub use browser::{announce_refresh, exclusively, heard_refresh_since, listen, now_ms};
 
 /// On the server nothing runs in a tab: effects never fire, so these are never called.
 #[cfg(not(feature = "hydrate"))]
-pub use server::{announce_refresh, exclusively, listen};
+pub use server::{announce_refresh, exclusively, heard_refresh_since, listen, now_ms};
 
 #[cfg(not(feature = "hydrate"))]
 mod server {
@@ -18,6 +18,14 @@ mod server {
     pub fn listen(_on_refreshed: impl Fn() + 'static) {}
 
     pub fn announce_refresh() {}
+
+    pub fn now_ms() -> f64 {
+        0.0
+    }
+
+    pub fn heard_refresh_since(_since_ms: f64) -> bool {
+        false
+    }
 
     pub fn exclusively(work: impl Future<Output = ()> + 'static) {
         leptos::task::spawn_local(work);
@@ -52,6 +60,8 @@ mod browser {
     thread_local! {
         /// This tab's end of the channel (a channel never hears its own messages).
         static TABS: RefCell<Option<BroadcastChannel>> = const { RefCell::new(None) };
+        /// When another tab last announced a refresh (milliseconds since the epoch).
+        static LAST_HEARD: Cell<f64> = const { Cell::new(0.0) };
         /// A refresh of this tab's is running (when there is no lock to wait on).
         static IN_FLIGHT: Cell<bool> = const { Cell::new(false) };
     }
@@ -61,11 +71,24 @@ mod browser {
         let Ok(channel) = BroadcastChannel::new(CHANNEL) else {
             return;
         };
-        let handler = Closure::<dyn Fn(JsValue)>::new(move |_| on_refreshed());
+        let handler = Closure::<dyn Fn(JsValue)>::new(move |_| {
+            LAST_HEARD.set(now_ms());
+            on_refreshed();
+        });
         channel.set_onmessage(handler.as_ref().unchecked_ref());
         // Lives as long as the page, as the channel does.
         handler.forget();
         TABS.with(|tabs| *tabs.borrow_mut() = Some(channel));
+    }
+
+    /// The browser's clock, in milliseconds since the epoch.
+    pub fn now_ms() -> f64 {
+        leptos::web_sys::js_sys::Date::now()
+    }
+
+    /// Whether another tab announced a refresh at or after `since_ms`.
+    pub fn heard_refresh_since(since_ms: f64) -> bool {
+        LAST_HEARD.get() >= since_ms
     }
 
     /// Tells the other tabs the session was just refreshed.
