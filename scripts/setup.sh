@@ -60,3 +60,13 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
+
+# cargo-leptos compiles with these variables set, and Leptos crates read some of them at compile
+# time; a `cargo test` or `cargo build` given the same ones reuses the release build's
+# dependencies instead of recompiling the Leptos crates. Called by scripts/test.sh and
+# bench/run.sh (not run.sh: the server would take them as its settings).
+leptos_build_env() {
+  export LEPTOS_OUTPUT_NAME=latchkey LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
+    LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. \
+    LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=false
+}

@@ -23,13 +23,7 @@ cargo clippy --features ssr --all-targets -- -D warnings
 step "lint: browser build"
 cargo clippy --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-# cargo-leptos compiles with these variables set, and Leptos crates read some of them at compile
-# time; giving `cargo test` the same ones lets it reuse the release build's dependencies instead
-# of recompiling the Leptos crates.
-export LEPTOS_OUTPUT_NAME=latchkey LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
-  LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. \
-  LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=false
-
+leptos_build_env
 step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --release --features ssr --lib --test cli
 

@@ -89,7 +89,8 @@ pub enum AppError {
     /// `retry_after` seconds.
     #[error("Too many attempts. Please wait {retry_after} seconds and try again.")]
     Throttled { retry_after: u64 },
-    /// 503: every password hasher stayed busy for too long; try again in a moment.
+    /// 503: the server is at a limit (password hashers, requests in flight, the request
+    /// timeout) or its database is out of reach for now; try again in a moment.
     #[error("The server is busy. Please try again in a moment.")]
     Busy,
     /// 403: the request came from a page on another site.
@@ -162,8 +163,39 @@ mod ssr {
 
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {
-            tracing::error!(error = %error, "database error");
-            Self::Internal
+            if is_transient(&error) {
+                tracing::warn!(error = %error, "database unavailable: answering 503");
+                Self::Busy
+            } else {
+                tracing::error!(error = %error, "database error");
+                Self::Internal
+            }
+        }
+    }
+
+    /// Failures that pass by themselves: the database is unreachable, restarting, out of
+    /// connections, or (SQLite) still locked after the busy timeout. Retrying later can work.
+    fn is_transient(error: &sqlx::Error) -> bool {
+        use sqlx::Error as E;
+        match error {
+            E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => true,
+            E::Database(db) => db.code().is_some_and(|code| {
+                if code.len() == 5 {
+                    // A PostgreSQL SQLSTATE: 08 connection exceptions, 57P01-57P03 shutting
+                    // down or starting up, 53300 too many connections, 40001/40P01 retryable
+                    // conflicts.
+                    code.starts_with("08")
+                        || matches!(
+                            &*code,
+                            "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
+                        )
+                } else {
+                    // A SQLite result code: 5 BUSY and 6 LOCKED, and their extended codes
+                    // (which keep the primary code in the low byte).
+                    code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+                }
+            }),
+            _ => false,
         }
     }
 

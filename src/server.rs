@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod forms;
 pub mod headers;
+pub mod limits;
 pub mod rest;
 pub mod services;
 pub mod startup;

@@ -1,11 +1,13 @@
 //! The server binary as an operator meets it: configuration errors, a generated secret,
-//! graceful shutdown.
+//! graceful shutdown, and its limits on requests.
 #![cfg(feature = "ssr")]
 
 use std::{
-    io::{BufRead, BufReader, Read},
+    io::{BufRead, BufReader, Lines, Read, Write},
+    net::TcpStream,
     os::unix::fs::PermissionsExt,
-    process::{Command, Stdio},
+    process::{Child, ChildStdout, Command, Stdio},
+    time::Duration,
 };
 
 fn server(data_dir: &std::path::Path) -> Command {
@@ -31,6 +33,8 @@ fn bad_configuration_exits_non_zero_with_one_line_naming_the_variable() {
         ("COOKIE_SECURE", "perhaps"),
         ("ALLOWED_ORIGINS", "not an origin"),
         ("DATABASE_URL", "mysql://localhost/db"),
+        ("REQUEST_TIMEOUT", "forever"),
+        ("MAX_IN_FLIGHT", "0"),
     ];
     for (var, value) in cases {
         let output = server(dir.path())
@@ -273,4 +277,152 @@ fn a_full_flow_logged_at_debug_shows_no_token_password_or_secret() {
             assert!(!log.contains(signature), "a token signature leaked");
         }
     }
+}
+
+/// Starts the server with `vars` and returns it, its base URL and the rest of its log.
+fn started(
+    dir: &std::path::Path,
+    vars: &[(&str, &str)],
+) -> (Child, String, Lines<BufReader<ChildStdout>>) {
+    let mut command = server(dir);
+    command.env("JWT_SECRET", "limits-test-secret-limits-test-secret");
+    for (var, value) in vars {
+        command.env(var, value);
+    }
+    let mut child = command.spawn().expect("start the server");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (base, _) = wait_until_listening(&mut lines);
+    (child, base, lines)
+}
+
+const VERIFY_BODY: &str = r#"{"token":"not-a-token"}"#;
+
+/// A raw HTTP/1.1 exchange on a fresh connection, read to its end.
+fn connect(base: &str) -> TcpStream {
+    let stream = TcpStream::connect(base.trim_start_matches("http://")).expect("connect");
+    // A bound, so a server that never answers fails the test instead of hanging it.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    stream
+}
+
+fn get(base: &str, path: &str) -> String {
+    let mut stream = connect(base);
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: latchkey\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
+}
+
+/// A request the server is handling: sent with `Expect: 100-continue` but without its body,
+/// and returned once the server has asked for the body, which proves it is in flight.
+fn held_request(base: &str) -> TcpStream {
+    let mut stream = connect(base);
+    write!(
+        stream,
+        "POST /api/token/verify HTTP/1.1\r\nHost: latchkey\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        VERIFY_BODY.len()
+    )
+    .expect("send the head");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).expect("the interim answer");
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    stream
+}
+
+/// Sends the held request's body and reads the answer.
+fn finish(mut stream: TcpStream) -> String {
+    stream
+        .write_all(VERIFY_BODY.as_bytes())
+        .expect("send the body");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
+}
+
+/// Reads log lines until one contains `needle`.
+fn logged(lines: &mut Lines<BufReader<ChildStdout>>, needle: &str) {
+    for line in lines {
+        if line.expect("log line").contains(needle) {
+            return;
+        }
+    }
+    panic!("the server stopped without logging {needle:?}");
+}
+
+fn is_503_with_retry_after(response: &str) -> bool {
+    response.starts_with("HTTP/1.1 503")
+        && response
+            .to_ascii_lowercase()
+            .contains("\r\nretry-after: 1\r\n")
+}
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish_before_exiting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, base, mut log) = started(dir.path(), &[]);
+    let held = held_request(&base);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    logged(&mut log, "shutting down");
+
+    let response = finish(held);
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(response.contains("token_not_valid"), "{response}");
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+}
+
+#[test]
+fn past_max_in_flight_a_request_is_answered_503_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, base, _log) = started(dir.path(), &[("MAX_IN_FLIGHT", "1")]);
+    let held = held_request(&base);
+
+    let refused = get(&base, "/healthz");
+    assert!(is_503_with_retry_after(&refused), "{refused}");
+
+    let response = finish(held);
+    assert!(
+        response.starts_with("HTTP/1.1 401"),
+        "the held request completes: {response}"
+    );
+    let after = get(&base, "/healthz");
+    assert!(
+        after.starts_with("HTTP/1.1 200"),
+        "capacity is back: {after}"
+    );
+    child.kill().expect("stop");
+    child.wait().expect("wait");
+}
+
+#[test]
+fn a_request_past_request_timeout_is_answered_503() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, base, _log) = started(dir.path(), &[("REQUEST_TIMEOUT", "1")]);
+    let mut held = held_request(&base);
+
+    // The body never comes: the server answers for itself when the timeout passes.
+    let mut response = String::new();
+    held.read_to_string(&mut response).expect("response");
+    assert!(is_503_with_retry_after(&response), "{response}");
+    child.kill().expect("stop");
+    child.wait().expect("wait");
 }

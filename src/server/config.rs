@@ -58,6 +58,12 @@ pub struct Settings {
     pub auth_header_types: Vec<String>,
     /// Proxies whose `X-Forwarded-For` names the client; empty: the socket peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Longest a request may take before it is answered 503.
+    pub request_timeout: Duration,
+    /// Open connections accepted at once; further clients wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Requests handled at once; one more is answered 503 at once instead of queueing.
+    pub max_in_flight: usize,
 }
 
 impl Settings {
@@ -279,6 +285,10 @@ impl Settings {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
+        let request_timeout = Duration::from_secs(number(&get, "REQUEST_TIMEOUT", 10, 1..=300)?);
+        let max_connections = count(&get, "MAX_CONNECTIONS", 1024, 1..=1_000_000)?;
+        let max_in_flight = count(&get, "MAX_IN_FLIGHT", 512, 1..=1_000_000)?;
+
         Ok(Self {
             database_url,
             site_addr,
@@ -301,6 +311,9 @@ impl Settings {
             allowed_origins,
             auth_header_types,
             trusted_proxies,
+            request_timeout,
+            max_connections,
+            max_in_flight,
         })
     }
 }
@@ -320,6 +333,27 @@ fn number(
     default: u64,
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<u64, ConfigError> {
+    whole(get, var, default, range, "seconds")
+}
+
+/// A limit (a count of things) within `range`, or `default` when unset.
+fn count(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<usize, ConfigError> {
+    let n = whole(get, var, default, range, "")?;
+    usize::try_from(n).map_err(|_| bad(var, "is too large for this machine"))
+}
+
+fn whole(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    unit: &str,
+) -> Result<u64, ConfigError> {
     let Some(v) = get(var) else {
         return Ok(default);
     };
@@ -330,7 +364,8 @@ fn number(
             bad(
                 var,
                 format!(
-                    "{v:?} is not a whole number of seconds between {} and {}",
+                    "{v:?} is not a whole number{}{unit} between {} and {}",
+                    if unit.is_empty() { "" } else { " of " },
                     range.start(),
                     range.end()
                 ),

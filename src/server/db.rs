@@ -23,6 +23,10 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 /// How long a writer waits for SQLite's lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// How long a request waits for a database connection before it is answered 503: long enough
+/// to ride out a burst, short enough that an outage is reported well within REQUEST_TIMEOUT.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub type Db = AnyPool;
 
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +58,7 @@ pub async fn connect(url: &str) -> Result<Db, DbInitError> {
     }
     let pool = AnyPoolOptions::new()
         .max_connections(if sqlite { 8 } else { 16 })
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if sqlite {

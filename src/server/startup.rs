@@ -36,7 +36,9 @@ use super::{
         tokens::{TokenOptions, Tokens},
     },
     config::{MIN_SECRET_BYTES, Settings},
-    db, forms, headers, rest,
+    db, forms, headers,
+    limits::{self, BoundedListener, Limits, Peer},
+    rest,
     services::cleanup,
     state::AppState,
     telemetry,
@@ -147,10 +149,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let sweeper = cleanup::spawn(self.state.clone());
+        let listener = BoundedListener::new(self.listener, self.state.settings.max_connections);
         let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            listener,
+            self.router.into_make_service_with_connect_info::<Peer>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
@@ -172,6 +174,7 @@ fn router(state: AppState) -> Router {
     let routes = route_list();
     let options = state.leptos_options.clone();
     let context_state = state.clone();
+    let limits = Limits::new(state.settings.max_in_flight, state.settings.request_timeout);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -194,6 +197,7 @@ fn router(state: AppState) -> Router {
             tracing::error!("a request handler panicked");
             crate::error::AppError::Internal.into_response()
         }))
+        .layer(from_fn_with_state(limits, limits::bound))
         .layer(from_fn_with_state(state.clone(), headers::add))
         .layer(from_fn(telemetry::log_request))
         .with_state(state)

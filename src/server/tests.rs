@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod api;
 mod passwords;
+mod reliability;
 mod revocation;
 mod security;
 mod sessions;

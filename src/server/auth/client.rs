@@ -1,7 +1,7 @@
 //! Who is on the other end: the socket's peer address, or, when that peer is a proxy listed in
 //! TRUSTED_PROXIES, the address that proxy appended to `X-Forwarded-For`. Throttling keys on it.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Request, State},
@@ -11,7 +11,10 @@ use axum::{
 };
 use ipnet::IpNet;
 
-use crate::{error::AppError, server::state::AppState};
+use crate::{
+    error::AppError,
+    server::{limits::Peer, state::AppState},
+};
 
 /// The client's address as far as this server can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,8 +24,8 @@ pub struct ClientAddr(pub IpAddr);
 pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
+        .get::<ConnectInfo<Peer>>()
+        .map(|info| info.0.0.ip());
     let addr = client_address(peer, req.headers(), &state.settings.trusted_proxies);
     req.extensions_mut().insert(ClientAddr(addr));
     next.run(req).await

@@ -57,34 +57,48 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the app with extra environment-style settings layered over the test defaults.
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
-    crate::server::telemetry::init();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (database_url, postgres_db) = match backend {
-        Backend::Sqlite => (format!("sqlite://{}/test.db", dir.path().display()), None),
-        Backend::Postgres => {
-            let name = format!(
-                "latchkey_test_{}",
-                crate::server::auth::tokens::random_id()
-                    .to_lowercase()
-                    .replace('-', "_")
-            );
-            let admin = sqlx::PgPool::connect(&admin_url())
-                .await
-                .expect("PostgreSQL reachable (see README: TEST_POSTGRES_URL)");
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&admin)
-                .await
-                .expect("create test database");
-            admin.close().await;
-            let base = admin_url();
-            let url = format!(
-                "{}/{name}",
-                base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b)
-            );
-            (url, Some(name))
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/test.db", dir.path().display());
+            spawn_on(url, None, dir, extra).await
         }
-    };
-    spawn_on(database_url, postgres_db, dir, extra).await
+        Backend::Postgres => {
+            let (url, name) = fresh_postgres_database().await;
+            spawn_at(url, name, extra).await
+        }
+    }
+}
+
+/// Creates an empty PostgreSQL database for one test; returns its URL and name.
+pub async fn fresh_postgres_database() -> (String, String) {
+    let name = format!(
+        "latchkey_test_{}",
+        crate::server::auth::tokens::random_id()
+            .to_lowercase()
+            .replace('-', "_")
+    );
+    let admin = sqlx::PgPool::connect(&admin_url())
+        .await
+        .expect("PostgreSQL reachable (see README: TEST_POSTGRES_URL)");
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&admin)
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let base = admin_url();
+    let url = format!(
+        "{}/{name}",
+        base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b)
+    );
+    (url, name)
+}
+
+/// Starts the app on `database_url`, a PostgreSQL database named `name` that is dropped with
+/// the app.
+pub async fn spawn_at(database_url: String, name: String, extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_on(database_url, Some(name), dir, extra).await
 }
 
 /// Another instance on `app`'s database, as a second process behind a load balancer.
@@ -100,6 +114,7 @@ async fn spawn_on(
     dir: tempfile::TempDir,
     extra: &[(&str, &str)],
 ) -> TestApp {
+    crate::server::telemetry::init();
     let mut vars: HashMap<String, String> = [
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
         ("JWT_SECRET", "test-secret-test-secret-test-secret!"),

@@ -1,0 +1,156 @@
+//! Bounds on everything a client can pile up: open connections, requests in flight, and how
+//! long one request may take. Past a bound the answer is 503 with Retry-After, never a queue
+//! that grows without limit.
+
+use std::{
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use axum::{
+    extract::{Request, State, connect_info::Connected},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    serve::{IncomingStream, Listener},
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{OwnedSemaphorePermit, Semaphore},
+};
+
+use crate::error::AppError;
+
+/// The per-request bounds, shared by every request of one server.
+#[derive(Clone)]
+pub struct Limits {
+    in_flight: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+impl Limits {
+    pub fn new(max_in_flight: usize, timeout: Duration) -> Self {
+        Self {
+            in_flight: Arc::new(Semaphore::new(max_in_flight)),
+            timeout,
+        }
+    }
+}
+
+/// Admits a request only while fewer than the maximum are in flight, and answers 503 in its
+/// place if the handler has not answered within the timeout.
+pub async fn bound(State(limits): State<Limits>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = limits.in_flight.try_acquire() else {
+        tracing::warn!("at MAX_IN_FLIGHT: answering 503");
+        return AppError::Busy.into_response();
+    };
+    match tokio::time::timeout(limits.timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("a request exceeded REQUEST_TIMEOUT: answering 503");
+            AppError::Busy.into_response()
+        }
+    }
+}
+
+/// A TCP listener that holds at most `max` connections open; the next client waits in the
+/// kernel's accept backlog until one closes.
+pub struct BoundedListener {
+    inner: TcpListener,
+    open: Arc<Semaphore>,
+}
+
+impl BoundedListener {
+    pub fn new(inner: TcpListener, max: usize) -> Self {
+        Self {
+            inner,
+            open: Arc::new(Semaphore::new(max)),
+        }
+    }
+}
+
+impl Listener for BoundedListener {
+    type Io = CountedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        // The semaphore is never closed, so acquiring only waits.
+        let permit = loop {
+            if let Ok(permit) = Arc::clone(&self.open).acquire_owned().await {
+                break permit;
+            }
+        };
+        let (stream, addr) = Listener::accept(&mut self.inner).await;
+        (
+            CountedStream {
+                stream,
+                _permit: permit,
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// An accepted connection; dropping it frees its place under the connection limit.
+pub struct CountedStream {
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for CountedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
+
+/// The client's socket address, as `ConnectInfo` for connections from a [`BoundedListener`].
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, BoundedListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, BoundedListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}

@@ -1,0 +1,299 @@
+//! Reliability: many writers at once, and the database going away under load and coming back.
+//! (The limits on requests and graceful shutdown are tested on the binary: tests/cli.rs.)
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use reqwest::{StatusCode, header};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use tokio::{net::TcpListener, task::JoinSet};
+
+use super::{
+    api::{logged_in, post, registered, with_token},
+    helpers::{
+        Backend, PASSWORD, TestApp, fresh_postgres_database, on_both_backends, spawn_app_with,
+        spawn_at,
+    },
+};
+use crate::server::services::sessions;
+
+/// Behind a trusted proxy, each test client can claim its own address, so the per-address
+/// registration limit does not stand in for the behaviour under test.
+const BEHIND_PROXY: &[(&str, &str)] = &[("TRUSTED_PROXIES", "127.0.0.1")];
+
+async fn sign_up_from(app: &TestApp, forwarded: &str, name: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(app.url("/api/register"))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({
+            "email": format!("{name}@example.com"),
+            "username": name,
+            "password": PASSWORD,
+        }))
+        .send()
+        .await
+        .map_or(StatusCode::BAD_GATEWAY, |r| r.status())
+}
+
+async fn count_users(app: &TestApp) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count")
+}
+
+async fn a_hundred_concurrent_writers_lose_nothing(backend: Backend) {
+    const EACH: usize = 50;
+    let app = Arc::new(spawn_app_with(backend, BEHIND_PROXY).await);
+    registered(&app, "ada").await;
+    let before = count_users(&app).await;
+    let ada: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("ada");
+    let mut refresh_tokens = Vec::new();
+    for _ in 0..EACH {
+        let issued = sessions::start(&app.state, ada).await.expect("a session");
+        refresh_tokens.push(issued.refresh.token.expose_secret().to_string());
+    }
+
+    let mut writers = JoinSet::new();
+    for i in 0..EACH {
+        let app = Arc::clone(&app);
+        writers.spawn(async move {
+            let status = sign_up_from(&app, &format!("10.1.0.{i}"), &format!("writer{i}")).await;
+            ("sign-up", status, Value::Null)
+        });
+    }
+    for refresh in refresh_tokens {
+        let app = Arc::clone(&app);
+        writers.spawn(async move {
+            let (status, pair) =
+                post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
+            ("refresh", status, pair)
+        });
+    }
+    let mut successors = Vec::new();
+    while let Some(joined) = writers.join_next().await {
+        let (what, status, pair) = joined.expect("writer");
+        assert!(status.is_success(), "a {what} answered {status}: {pair}");
+        if what == "refresh" {
+            successors.push(pair["refresh"].as_str().expect("refresh").to_string());
+        }
+    }
+
+    assert_eq!(
+        count_users(&app).await,
+        before + i64::try_from(EACH).expect("small"),
+        "every sign-up stored"
+    );
+    for successor in successors {
+        let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": successor })).await;
+        assert_eq!(status, StatusCode::OK, "every rotation stored");
+    }
+}
+
+/// A TCP relay in front of PostgreSQL that a test can cut and restore: to the app, exactly a
+/// database server going away (every connection dropped, new ones refused) and coming back.
+struct Relay {
+    addr: SocketAddr,
+    tasks: JoinSet<()>,
+}
+
+impl Relay {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut relay = Self {
+            addr,
+            tasks: JoinSet::new(),
+        };
+        relay.serve(listener);
+        relay
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        self.tasks.spawn(async move {
+            let mut connections = JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(postgres_addr()).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+    }
+
+    /// Drops every relayed connection and stops listening.
+    async fn cut(&mut self) {
+        self.tasks.shutdown().await;
+    }
+
+    /// Listens again on the same port.
+    async fn restore(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.expect("rebind");
+        self.serve(listener);
+    }
+}
+
+/// Where the test PostgreSQL listens (host and port of TEST_POSTGRES_URL).
+fn postgres_addr() -> String {
+    let url = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let url = url::Url::parse(&url).expect("TEST_POSTGRES_URL is a URL");
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    )
+}
+
+fn is_503_with_retry_after(response: &reqwest::Response) -> bool {
+    response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && response.headers().contains_key(header::RETRY_AFTER)
+}
+
+/// Asks `/readyz` until it answers 200; fails after `limit`.
+async fn ready_within(app: &TestApp, limit: Duration) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if app.get("/readyz").await.status() == StatusCode::OK {
+            return started.elapsed();
+        }
+    }
+    panic!("not ready {limit:?} after the database came back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_going_away_under_load_gives_503_then_recovers_losing_nothing_acknowledged() {
+    let mut relay = Relay::start().await;
+    let (url, name) = fresh_postgres_database().await;
+    let mut through_relay = url::Url::parse(&url).expect("url");
+    through_relay
+        .set_port(Some(relay.addr.port()))
+        .expect("a port");
+    let app = Arc::new(spawn_at(through_relay.to_string(), name, BEHIND_PROXY).await);
+
+    let (access, refresh) = registered(&app, "ada").await;
+    let (_, revoked) = logged_in(&app, "ada").await;
+    let (status, _) = post(&app, "/api/token/blacklist", json!({ "refresh": revoked })).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a revocation acknowledged before the outage"
+    );
+
+    // Sign-ups keep arriving throughout: before, during and after the outage.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (answered, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    let load = {
+        let (app, stop) = (Arc::clone(&app), Arc::clone(&stop));
+        tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let name = format!("load{i}");
+                let status =
+                    sign_up_from(&app, &format!("10.2.{}.{}", i / 250, i % 250), &name).await;
+                if answered.send((name, status)).is_err() {
+                    return;
+                }
+                i += 1;
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    let mut acknowledged = async |seen: &mut Vec<(String, StatusCode)>, wanted: usize| {
+        let mut created = 0;
+        while created < wanted {
+            let answer = answers.recv().await.expect("the load goes on");
+            created += usize::from(answer.1 == StatusCode::CREATED);
+            seen.push(answer);
+        }
+    };
+    acknowledged(&mut seen, 3).await;
+
+    relay.cut().await;
+    let login = reqwest::Client::new()
+        .post(app.url("/api/token"))
+        .json(&json!({ "username": "ada", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("POST");
+    assert!(
+        is_503_with_retry_after(&login),
+        "log-in during the outage: {}",
+        login.status()
+    );
+    let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "refresh during the outage"
+    );
+    let ready = app.get("/readyz").await;
+    assert_eq!(
+        ready.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "/readyz reports the outage"
+    );
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        StatusCode::OK,
+        "the process is alive"
+    );
+
+    relay.restore().await;
+    let recovered = ready_within(&app, Duration::from_secs(30)).await;
+    eprintln!("ready again {recovered:?} after PostgreSQL came back");
+    acknowledged(&mut seen, 3).await;
+    stop.store(true, Ordering::Relaxed);
+    load.await.expect("load");
+    while let Ok(answer) = answers.try_recv() {
+        seen.push(answer);
+    }
+
+    let mut stored = 0;
+    for (name, status) in &seen {
+        assert!(
+            *status == StatusCode::CREATED || *status == StatusCode::SERVICE_UNAVAILABLE,
+            "{name}: only 201 or 503, got {status}"
+        );
+        if *status == StatusCode::CREATED {
+            stored += 1;
+            let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+                .bind(name)
+                .fetch_optional(&app.state.db)
+                .await
+                .expect("query");
+            assert!(found.is_some(), "{name} was acknowledged, so it is stored");
+        }
+    }
+    let refused = seen.len() - stored;
+    eprintln!("sign-ups under load: {stored} acknowledged and stored, {refused} answered 503");
+    assert!(refused > 0, "the outage was seen by the load");
+
+    let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": revoked })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the revocation survived");
+    let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
+    assert_eq!(status, StatusCode::OK, "the live session survived");
+    let me = with_token(
+        &app,
+        reqwest::Method::GET,
+        "/api/me",
+        &format!("Bearer {access}"),
+        None,
+    )
+    .await;
+    assert_eq!(me.status(), StatusCode::OK);
+    logged_in(&app, "ada").await;
+}
+
+on_both_backends!(a_hundred_concurrent_writers_lose_nothing);
