@@ -426,3 +426,23 @@ fn a_request_past_request_timeout_is_answered_503() {
     child.kill().expect("stop");
     child.wait().expect("wait");
 }
+
+#[test]
+fn a_chunked_body_past_the_limit_is_answered_413() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, base, _log) = started(dir.path(), &[]);
+    let mut stream = connect(&base);
+    let chunk = "x".repeat(100 * 1024);
+    write!(
+        stream,
+        "POST /api/token/verify HTTP/1.1\r\nHost: latchkey\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+        chunk.len()
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    child.kill().expect("stop");
+    child.wait().expect("wait");
+}

@@ -13,6 +13,7 @@ use std::{
 
 use axum::{
     extract::{Request, State, connect_info::Connected},
+    http::StatusCode,
     middleware::Next,
     response::{IntoResponse, Response},
     serve::{IncomingStream, Listener},
@@ -41,20 +42,67 @@ impl Limits {
     }
 }
 
-/// Admits a request only while fewer than the maximum are in flight, and answers 503 in its
-/// place if the handler has not answered within the timeout.
+/// Admits a request only while fewer than the maximum are in flight, reads its body, and
+/// answers 503 in its place if the handler has not answered within the timeout.
+///
+/// The body is read here, under the timeout, and the handler then runs in a task of its own,
+/// which neither the timeout nor a client hanging up can cancel: sqlx 0.8 is not cancel-safe
+/// while a transaction begins on PostgreSQL (launchbadge/sqlx#2054, transact-rs/sqlx#4393),
+/// and a handler dropped there hands the pool a connection stuck inside a transaction, whose
+/// later writes are acknowledged and never committed. So a handler, once started, runs to its
+/// end, keeping its place under the in-flight limit until then; it no longer waits on the
+/// client, so only server-side work (bounded by the database and hasher waits) remains.
 pub async fn bound(State(limits): State<Limits>, req: Request, next: Next) -> Response {
-    let Ok(_permit) = limits.in_flight.try_acquire() else {
+    let Ok(permit) = Arc::clone(&limits.in_flight).try_acquire_owned() else {
         tracing::warn!("at MAX_IN_FLIGHT: answering 503");
         return AppError::Busy.into_response();
     };
-    match tokio::time::timeout(limits.timeout, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!("a request exceeded REQUEST_TIMEOUT: answering 503");
-            AppError::Busy.into_response()
+    let deadline = tokio::time::Instant::now() + limits.timeout;
+    let (parts, body) = req.into_parts();
+    let body = match tokio::time::timeout_at(deadline, axum::body::to_bytes(body, usize::MAX)).await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => return unreadable(&error),
+        Err(_) => return timed_out(),
+    };
+    let req = Request::from_parts(parts, axum::body::Body::from(body));
+    let handler = tokio::spawn(async move {
+        let response = next.run(req).await;
+        drop(permit);
+        response
+    });
+    match tokio::time::timeout_at(deadline, handler).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "a request handler failed");
+            AppError::Internal.into_response()
         }
+        Err(_) => timed_out(),
     }
+}
+
+fn timed_out() -> Response {
+    tracing::warn!("a request exceeded REQUEST_TIMEOUT: answering 503");
+    AppError::Busy.into_response()
+}
+
+/// 413 past the body limit (applied by the layer outside this one), 400 for a body that broke
+/// off.
+fn unreadable(error: &axum::Error) -> Response {
+    let too_large = std::iter::successors(std::error::Error::source(error), |e| e.source())
+        .any(|e| e.is::<http_body_util::LengthLimitError>());
+    let (status, detail) = if too_large {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is too large.",
+        )
+    } else {
+        (
+            StatusCode::BAD_REQUEST,
+            "The request body could not be read.",
+        )
+    };
+    (status, axum::Json(serde_json::json!({ "detail": detail }))).into_response()
 }
 
 /// A TCP listener that holds at most `max` connections open; the next client waits in the
@@ -85,6 +133,11 @@ impl Listener for BoundedListener {
             }
         };
         let (stream, addr) = Listener::accept(&mut self.inner).await;
+        // Without it, a response written in two parts (headers, then a file or a streamed
+        // page) waits for the client's delayed ACK: ~40 ms per request on loopback.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
         (
             CountedStream {
                 stream,

@@ -191,13 +191,13 @@ fn router(state: AppState) -> Router {
         .layer(from_fn(forms::require_utf8))
         .layer(from_fn_with_state(state.clone(), csrf::require_same_origin))
         .layer(from_fn_with_state(state.clone(), client::identify))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // A bug that panics answers 500 with the generic message, and the request is logged.
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             crate::error::AppError::Internal.into_response()
         }))
         .layer(from_fn_with_state(limits, limits::bound))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(from_fn_with_state(state.clone(), headers::add))
         .layer(from_fn(telemetry::log_request))
         .with_state(state)

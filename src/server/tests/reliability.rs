@@ -100,6 +100,87 @@ async fn a_hundred_concurrent_writers_lose_nothing(backend: Backend) {
     }
 }
 
+/// Clients refreshing `tokens` concurrently as fast as they can, until they have made 20
+/// refreshes each; then every one of them hangs up at once, mid-request.
+async fn hang_up_mid_refresh(app: &Arc<TestApp>, tokens: &[String]) {
+    let goal = 20 * tokens.len();
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let enough = Arc::new(tokio::sync::Notify::new());
+    let mut clients = JoinSet::new();
+    for refresh in tokens {
+        let mut refresh = refresh.clone();
+        let (app, done, enough) = (Arc::clone(app), Arc::clone(&done), Arc::clone(&enough));
+        clients.spawn(async move {
+            loop {
+                let (status, pair) =
+                    post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
+                assert_eq!(status, StatusCode::OK, "{pair}");
+                refresh = pair["refresh"].as_str().expect("refresh").to_string();
+                if done.fetch_add(1, Ordering::Relaxed) + 1 == goal {
+                    enough.notify_one();
+                }
+            }
+        });
+    }
+    enough.notified().await;
+    clients.shutdown().await;
+}
+
+/// Clients that hang up in the middle of their requests must not leave a pooled connection
+/// inside a transaction (sqlx is not cancel-safe while one begins): every later rotation, on
+/// whichever connection, is committed where another connection sees it.
+async fn clients_hanging_up_mid_request_leave_no_transaction_open(backend: Backend) {
+    const CLIENTS: usize = 64;
+    const ROUNDS: usize = 3;
+    let app = Arc::new(spawn_app_with(backend, BEHIND_PROXY).await);
+    registered(&app, "ada").await;
+    let ada: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("ada");
+    let mut tokens = Vec::new();
+    for _ in 0..ROUNDS * CLIENTS + 40 {
+        let issued = sessions::start(&app.state, ada).await.expect("a session");
+        tokens.push(issued.refresh.token.expose_secret().to_string());
+    }
+    let checked = tokens.split_off(ROUNDS * CLIENTS);
+
+    // 64 clients refresh as fast as they can, then all hang up at once, mid-request; thrice.
+    for round in tokens.chunks(CLIENTS) {
+        hang_up_mid_refresh(&app, round).await;
+    }
+
+    // Log-outs are single statements, outside any transaction of their own: on a connection
+    // left inside a stale transaction they would be acknowledged and never committed.
+    let other = crate::server::db::connect(&app.state.settings.database_url)
+        .await
+        .expect("a second pool");
+    for refresh in checked {
+        let (status, _) = post(
+            &app,
+            "/api/token/blacklist",
+            json!({ "refresh": refresh.clone() }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let claims = app
+            .state
+            .tokens
+            .verify(&refresh, crate::server::auth::tokens::TokenType::Refresh)
+            .expect("claims");
+        let revoked: Option<i64> =
+            sqlx::query_scalar("SELECT revoked_at FROM sessions WHERE id = $1")
+                .bind(&claims.sid)
+                .fetch_one(&other)
+                .await
+                .expect("query");
+        assert!(
+            revoked.is_some(),
+            "an acknowledged log-out is committed, visible to another connection"
+        );
+    }
+}
+
 /// A TCP relay in front of PostgreSQL that a test can cut and restore: to the app, exactly a
 /// database server going away (every connection dropped, new ones refused) and coming back.
 struct Relay {
@@ -296,4 +377,7 @@ async fn postgres_going_away_under_load_gives_503_then_recovers_losing_nothing_a
     logged_in(&app, "ada").await;
 }
 
-on_both_backends!(a_hundred_concurrent_writers_lose_nothing);
+on_both_backends!(
+    a_hundred_concurrent_writers_lose_nothing,
+    clients_hanging_up_mid_request_leave_no_transaction_open,
+);
