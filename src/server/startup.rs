@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 
 use super::{
+    assets::{self, Assets},
     auth::{
         client,
         cookies::CookiePolicy,
@@ -63,6 +64,8 @@ pub enum StartupError {
     Passwords,
     #[error("signing key {0}")]
     Keys(#[from] KeyError),
+    #[error("cannot read the site's files under {path}: {source}")]
+    Assets { path: String, source: io::Error },
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -80,6 +83,12 @@ impl Application {
     /// [`StartupError`] saying which part failed.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let keys = load_keys(&settings)?;
+        let assets = Assets::load(Path::new(&settings.site_root)).map_err(|source| {
+            StartupError::Assets {
+                path: settings.site_root.clone(),
+                source,
+            }
+        })?;
         let db = db::connect(&settings.database_url).await?;
         let live = LiveSessions::start(&settings.database_url)
             .await
@@ -106,7 +115,7 @@ impl Application {
         let state = AppState {
             leptos_options,
             db,
-            tokens: Tokens::new(
+            tokens: Arc::new(Tokens::new(
                 keys,
                 TokenOptions {
                     access_ttl: settings.access_ttl,
@@ -116,7 +125,7 @@ impl Application {
                     leeway: settings.jwt_leeway,
                     user_id_claim: settings.user_id_claim.clone(),
                 },
-            ),
+            )),
             passwords,
             cookies: CookiePolicy {
                 secure: settings.cookie_secure,
@@ -126,7 +135,7 @@ impl Application {
         };
         Ok(Self {
             listener,
-            router: router(state.clone()),
+            router: router(state.clone(), assets),
             address,
             state,
         })
@@ -170,7 +179,7 @@ fn route_list() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, assets: Assets) -> Router {
     let routes = route_list();
     let options = state.leptos_options.clone();
     let context_state = state.clone();
@@ -191,6 +200,7 @@ fn router(state: AppState) -> Router {
         .layer(from_fn(forms::require_utf8))
         .layer(from_fn_with_state(state.clone(), csrf::require_same_origin))
         .layer(from_fn_with_state(state.clone(), client::identify))
+        .layer(from_fn_with_state(assets, assets::serve))
         // A bug that panics answers 500 with the generic message, and the request is logged.
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");

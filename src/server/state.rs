@@ -15,7 +15,8 @@ use super::{
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
-    pub tokens: Tokens,
+    /// Behind an `Arc`: the state is cloned several times per request, the keys are not.
+    pub tokens: Arc<Tokens>,
     pub passwords: Passwords,
     pub cookies: CookiePolicy,
     pub live: LiveSessions,

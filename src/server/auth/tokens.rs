@@ -75,6 +75,8 @@ pub struct TokenOptions {
 pub struct Tokens {
     keys: KeySet,
     options: TokenOptions,
+    /// The checks for each algorithm the keys use, built once rather than per token.
+    validations: Vec<(jsonwebtoken::Algorithm, Validation)>,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
 }
@@ -87,8 +89,15 @@ pub struct Signed {
 
 impl Tokens {
     pub fn new(keys: KeySet, options: TokenOptions) -> Self {
+        let mut validations: Vec<(jsonwebtoken::Algorithm, Validation)> = Vec::new();
+        for key in &keys.verifying {
+            if !validations.iter().any(|(a, _)| *a == key.algorithm) {
+                validations.push((key.algorithm, validation(key.algorithm, &options)));
+            }
+        }
         Self {
             keys,
+            validations,
             access_ttl: options.access_ttl,
             refresh_ttl: options.refresh_ttl,
             options,
@@ -179,40 +188,57 @@ impl Tokens {
             .as_deref()
             .and_then(|kid| self.keys.find(kid))
             .ok_or(TokenError::Invalid)?;
-        let mut validation = Validation::new(key.algorithm);
-        validation.leeway = self.options.leeway;
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
-        match &self.options.issuer {
-            Some(issuer) => validation.set_issuer(&[issuer]),
-            None => validation.iss = None,
-        }
-        match &self.options.audience {
-            Some(audience) => validation.set_audience(&[audience]),
-            None => validation.validate_aud = false,
-        }
-        let mut data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
-            token,
-            &key.key,
-            &validation,
-        )
-        .map_err(|e| match e.kind() {
+        let validation = self
+            .validations
+            .iter()
+            .find_map(|(a, v)| (*a == key.algorithm).then_some(v))
+            .ok_or(TokenError::Invalid)?;
+        let failed = |e: jsonwebtoken::errors::Error| match e.kind() {
             ErrorKind::ExpiredSignature => TokenError::Expired,
             _ => TokenError::Invalid,
-        })?;
-        let user_id = data
-            .claims
-            .remove(&self.options.user_id_claim)
-            .ok_or(TokenError::Invalid)?;
-        data.claims.insert("user_id".into(), user_id);
-        let claims: Claims = serde_json::from_value(serde_json::Value::Object(data.claims))
-            .map_err(|_| TokenError::Invalid)?;
+        };
+        let claims: Claims = if self.options.user_id_claim == "user_id" {
+            jsonwebtoken::decode::<Claims>(token, &key.key, validation)
+                .map_err(failed)?
+                .claims
+        } else {
+            // The user id travels under another name (USER_ID_CLAIM): rename it first.
+            let mut data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+                token, &key.key, validation,
+            )
+            .map_err(failed)?;
+            let user_id = data
+                .claims
+                .remove(&self.options.user_id_claim)
+                .ok_or(TokenError::Invalid)?;
+            data.claims.insert("user_id".into(), user_id);
+            serde_json::from_value(serde_json::Value::Object(data.claims))
+                .map_err(|_| TokenError::Invalid)?
+        };
         if claims.token_type == expected && claims.sub == claims.user_id.to_string() {
             Ok(claims)
         } else {
             Err(TokenError::Invalid)
         }
     }
+}
+
+/// The checks for one algorithm: signature, `exp`/`nbf` with the leeway, the required
+/// claims, and `iss`/`aud` when configured.
+fn validation(algorithm: jsonwebtoken::Algorithm, options: &TokenOptions) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.leeway = options.leeway;
+    validation.validate_nbf = true;
+    validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+    match &options.issuer {
+        Some(issuer) => validation.set_issuer(&[issuer]),
+        None => validation.iss = None,
+    }
+    match &options.audience {
+        Some(audience) => validation.set_audience(&[audience]),
+        None => validation.validate_aud = false,
+    }
+    validation
 }
 
 /// 128 random bits, URL-safe: session ids and token ids.
