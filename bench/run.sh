@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Benchmarks latchkey on this machine: builds the release server and WASM, then drives the
+# binary on SQLite and on PostgreSQL with wrk over loopback and prints the table of
+# bench/README.md, writing bench/results.json. Options go to bench/drive.py (--help).
+# BENCH_SECONDS sets each run's length (default 5). The criterion micro-benchmarks are a
+# separate command: cargo bench --features ssr --bench micro
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+if ! command -v wrk >/dev/null; then
+  say "installing Debian's wrk"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+fi
+
+leptos_build_env
+say "release build (server + WASM)"
+cargo leptos build --release --split
+
+exec python3 bench/drive.py "$@"
