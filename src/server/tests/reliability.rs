@@ -100,6 +100,47 @@ async fn a_hundred_concurrent_writers_lose_nothing(backend: Backend) {
     }
 }
 
+/// SQLite's outage: another process holding the write lock past the busy timeout (5 s).
+/// Writes answer 503 with Retry-After meanwhile, never "database is locked", and work again
+/// once the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_locked_past_its_busy_timeout_answers_503_then_recovers() {
+    use sqlx::Connection;
+    let app = spawn_app_with(Backend::Sqlite, BEHIND_PROXY).await;
+    let mut other = sqlx::SqliteConnection::connect(&app.state.settings.database_url)
+        .await
+        .expect("another connection");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut other)
+        .await
+        .expect("lock");
+
+    let blocked = reqwest::Client::new()
+        .post(app.url("/api/register"))
+        .header("x-forwarded-for", "10.3.0.1")
+        .json(
+            &json!({ "email": "blocked@example.com", "username": "blocked", "password": PASSWORD }),
+        )
+        .send()
+        .await
+        .expect("POST");
+    assert!(is_503_with_retry_after(&blocked), "{}", blocked.status());
+    assert!(
+        !blocked.text().await.unwrap_or_default().contains("locked"),
+        "no database message reaches the client"
+    );
+
+    sqlx::query("ROLLBACK")
+        .execute(&mut other)
+        .await
+        .expect("unlock");
+    assert_eq!(
+        sign_up_from(&app, "10.3.0.2", "blocked").await,
+        StatusCode::CREATED,
+        "the same sign-up works once the lock is gone"
+    );
+}
+
 /// Clients refreshing `tokens` concurrently as fast as they can, until they have made 20
 /// refreshes each; then every one of them hangs up at once, mid-request.
 async fn hang_up_mid_refresh(app: &Arc<TestApp>, tokens: &[String]) {
