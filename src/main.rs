@@ -1,5 +1,11 @@
 //! The server binary: load settings, start logging, build and run the app. Thin on purpose.
 
+/// mimalloc instead of glibc's malloc: a server-rendered page allocates thousands of small
+/// objects, and malloc/free were 27% of its instructions (bench/README.md).
+#[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
