@@ -5,7 +5,7 @@ mod password;
 mod user;
 mod username;
 
-pub use email::Email;
+pub use email::{Email, MAX_EMAIL_CHARS};
 pub use password::{
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, MIN_STRENGTH, Password, Strength, check_typed,
 };

@@ -2,7 +2,7 @@
 
 use crate::error::FieldError;
 
-const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_EMAIL_CHARS: usize = 254;
 const MAX_LOCAL_CHARS: usize = 64;
 
 /// A syntactically valid email address. The domain is lower-cased (it is case-insensitive);

@@ -82,3 +82,50 @@ pub fn router() -> Router<AppState> {
         })
         .fallback(|| async { ApiError::NotFound })
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    use super::ApiDoc;
+    use crate::{
+        domain::{MAX_EMAIL_CHARS, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS},
+        server::services::accounts::MAX_NAME_CHARS,
+    };
+
+    /// The document's length limits are literals (utoipa takes no constants): they must say
+    /// what the validators enforce.
+    #[test]
+    fn the_documented_limits_are_the_enforced_ones() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+        let property = |schema: &str, field: &str, key: &str| {
+            doc["components"]["schemas"][schema]["properties"][field][key].as_u64()
+        };
+        let mut expected = Vec::new();
+        for schema in ["Register", "UpdateMe"] {
+            expected.push((schema, "email", "maxLength", MAX_EMAIL_CHARS));
+            expected.push((schema, "username", "maxLength", MAX_USERNAME_CHARS));
+            expected.push((schema, "first_name", "maxLength", MAX_NAME_CHARS));
+            expected.push((schema, "last_name", "maxLength", MAX_NAME_CHARS));
+        }
+        for (schema, field) in [("Register", "password"), ("PasswordChange", "new_password")] {
+            expected.push((schema, field, "minLength", MIN_PASSWORD_CHARS));
+        }
+        for (schema, field) in [
+            ("Register", "password"),
+            ("PasswordChange", "new_password"),
+            ("Obtain", "password"),
+            ("PasswordChange", "current_password"),
+            ("Deactivate", "password"),
+        ] {
+            expected.push((schema, field, "maxLength", MAX_PASSWORD_BYTES));
+        }
+        for (schema, field, key, limit) in expected {
+            assert_eq!(
+                property(schema, field, key),
+                u64::try_from(limit).ok(),
+                "{schema}.{field} {key}"
+            );
+        }
+    }
+}

@@ -54,13 +54,16 @@ fn fields_or(errors: FieldErrors) -> Result<(), ApiError> {
 /// words; the schema still marks them required.
 #[derive(Deserialize, ToSchema)]
 pub struct Register {
-    #[schema(required = true, nullable = false)]
+    #[schema(required = true, nullable = false, format = Email, max_length = 254)]
     email: Option<String>,
-    #[schema(required = true, nullable = false)]
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 150)]
     username: Option<String>,
-    #[schema(required = true, nullable = false)]
+    /// At least 8 characters and at most 1024 bytes (UTF-8), hard to guess.
+    #[schema(required = true, nullable = false, min_length = 8, max_length = 1024)]
     password: Option<String>,
+    #[schema(max_length = 150)]
     first_name: Option<String>,
+    #[schema(max_length = 150)]
     last_name: Option<String>,
 }
 
@@ -110,7 +113,7 @@ pub async fn register(
 pub struct Obtain {
     username: Option<String>,
     email: Option<String>,
-    #[schema(required = true, nullable = false)]
+    #[schema(required = true, nullable = false, max_length = 1024)]
     password: Option<String>,
 }
 
@@ -266,9 +269,13 @@ pub async fn me(BearerUser(identity): BearerUser) -> Json<UserView> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateMe {
+    #[schema(min_length = 1, max_length = 150)]
     username: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     email: Option<String>,
+    #[schema(max_length = 150)]
     first_name: Option<String>,
+    #[schema(max_length = 150)]
     last_name: Option<String>,
 }
 
@@ -294,9 +301,10 @@ pub async fn update_me(
 
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordChange {
-    #[schema(required = true, nullable = false)]
+    #[schema(required = true, nullable = false, max_length = 1024)]
     current_password: Option<String>,
-    #[schema(required = true, nullable = false)]
+    /// At least 8 characters and at most 1024 bytes (UTF-8), hard to guess.
+    #[schema(required = true, nullable = false, min_length = 8, max_length = 1024)]
     new_password: Option<String>,
 }
 
@@ -339,7 +347,7 @@ pub async fn logout_everywhere(
 
 #[derive(Deserialize, ToSchema)]
 pub struct Deactivate {
-    #[schema(required = true, nullable = false)]
+    #[schema(required = true, nullable = false, max_length = 1024)]
     password: Option<String>,
 }
 

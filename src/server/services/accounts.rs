@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// Longest first or last name, as in Django.
-const MAX_NAME_CHARS: usize = 150;
+pub const MAX_NAME_CHARS: usize = 150;
 
 /// What a person typed into the sign-up or profile form.
 #[derive(Debug, Clone, Default)]
