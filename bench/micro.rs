@@ -4,25 +4,27 @@
 
 use std::{hint::black_box, time::Duration};
 
+use axum::http::{HeaderMap, HeaderValue, header::COOKIE};
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderValue, header::COOKIE};
 use latchkey::server::auth::{
     cookies::CookiePolicy,
     keys::KeySet,
-    tokens::{TokenOptions, TokenType, Tokens},
+    tokens::{TokenType, Tokens},
 };
+use latchkey::server::config::TokenSettings;
 use secrecy::{ExposeSecret, SecretString};
 
 fn tokens() -> Tokens {
     let secret = SecretString::from("bench-secret-bench-secret-bench-secret-0123");
     Tokens::new(
         KeySet::hmac(&secret, &[]),
-        TokenOptions {
+        TokenSettings {
             access_ttl: Duration::from_secs(300),
             refresh_ttl: Duration::from_secs(604_800),
             issuer: None,
             audience: None,
-            leeway: 5,
+            refresh_reuse_grace: Duration::from_secs(10),
+            leeway: Duration::from_secs(5),
             user_id_claim: "user_id".to_string(),
         },
     )

@@ -6,7 +6,9 @@
 # separate command: cargo bench --features ssr --bench micro
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/setup.sh
+source scripts/lib.sh
+need_build_tools
+need_postgres
 
 if ! command -v wrk >/dev/null; then
   say "installing Debian's wrk"

@@ -4,16 +4,16 @@
 # schema-driven fuzz run of the JSON API, and Playwright in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/setup.sh
+source scripts/lib.sh
+need_build_tools
+need_cargo_fuzz
+need_schemathesis
+need_chromium
 
 step() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
 
-# The integration tests need PostgreSQL (TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres).
-if [ -z "${TEST_POSTGRES_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
-  step "starting the local PostgreSQL cluster"
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
-fi
+need_postgres
 
 step "format"
 cargo fmt --all -- --check

@@ -6,7 +6,10 @@ pub mod profile;
 
 #[cfg(feature = "ssr")]
 mod support {
-    //! What every server function needs from the request: state, identity, cookies.
+    //! What every server function needs from the request: state, identity, cookies, and the
+    //! status of its answer.
+
+    use std::future::Future;
 
     use axum::{extract::FromRequestParts, http::header::SET_COOKIE, http::request::Parts};
     use leptos::prelude::use_context;
@@ -15,16 +18,48 @@ mod support {
     use crate::{
         error::AppError,
         server::{
-            auth::{
-                AuthUser, Identity, MaybeAuthUser, SessionState, client::ClientAddr,
-                cookies::header_value, session::issued_cookies,
+            auth::cookies::header_value,
+            http::{
+                AuthUser, Identity, MaybeAuthUser, RequestAuth, client::ClientAddr,
+                identity::issued_cookies,
             },
             services::sessions::Issued,
             state::AppState,
         },
     };
 
-    pub fn state() -> Result<AppState, AppError> {
+    /// Runs a server function's body with the app's state, then gives a failure its proper
+    /// status (400, 401, ...) instead of server_fn's blanket 500. A plain form post (no
+    /// JavaScript) keeps the redirect back to its page, which carries the error for the
+    /// re-render.
+    pub async fn serve<T, F, Fut>(body: F) -> Result<T, AppError>
+    where
+        F: FnOnce(AppState) -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        let result = match state() {
+            Ok(state) => body(state).await,
+            Err(e) => Err(e),
+        };
+        if let (Err(error), Some(response), Ok(parts)) =
+            (&result, use_context::<ResponseOptions>(), parts())
+        {
+            let plain_form = parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"));
+            if !plain_form {
+                response.set_status(error.status());
+            }
+            if let Some(seconds) = error.retry_after() {
+                response.insert_header(axum::http::header::RETRY_AFTER, seconds.into());
+            }
+        }
+        result
+    }
+
+    fn state() -> Result<AppState, AppError> {
         use_context::<AppState>().ok_or_else(|| {
             tracing::error!("AppState missing from the server-function context");
             AppError::Internal
@@ -39,10 +74,10 @@ mod support {
     }
 
     /// What the session middleware resolved for this request.
-    pub fn session() -> Result<SessionState, AppError> {
+    pub fn request_auth() -> Result<RequestAuth, AppError> {
         parts()?
             .extensions
-            .get::<SessionState>()
+            .get::<RequestAuth>()
             .cloned()
             .ok_or_else(|| {
                 tracing::error!("session middleware did not run for a server function");
@@ -93,30 +128,5 @@ mod support {
 
     pub fn set_issued(state: &AppState, issued: &Issued) {
         set_cookies(&issued_cookies(state, issued));
-    }
-
-    /// Gives a failed call its proper status (400, 401, ...) instead of server_fn's blanket 500.
-    /// A plain form post (no JavaScript) keeps the redirect back to its page, which carries the
-    /// error for the re-render.
-    pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-        if let (Err(error), Some(response), Ok(parts)) =
-            (&result, use_context::<ResponseOptions>(), parts())
-        {
-            let plain_form = parts
-                .headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"));
-            if !plain_form {
-                response.set_status(
-                    axum::http::StatusCode::from_u16(error.status())
-                        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
-                );
-            }
-            if let Some(seconds) = error.retry_after() {
-                response.insert_header(axum::http::header::RETRY_AFTER, seconds.into());
-            }
-        }
-        result
     }
 }

@@ -10,7 +10,7 @@ use leptos_router::{
 
 use crate::{
     components::{Nav, SessionProvider},
-    pages::{Home, Login, NotFound, Profile, Signup},
+    pages::{Home, Login, NotFound, Profile, SignUp},
 };
 
 /// The document around the app, rendered on the server only.
@@ -38,7 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
-    crate::server::headers::set_page_policy();
+    crate::server::http::headers::set_page_policy();
     // Effects run only in the browser, once the page is hydrated: say so on <html>, for
     // styles that differ with JavaScript and for the end-to-end tests to wait on.
     Effect::new(|_| {
@@ -59,7 +59,7 @@ pub fn App() -> impl IntoView {
                     // resolved parts) and the head holds the right title.
                     <Routes fallback=NotFound>
                         <Route path=path!("/") ssr=SsrMode::Async view=Home/>
-                        <Route path=path!("/signup") ssr=SsrMode::Async view=Signup/>
+                        <Route path=path!("/signup") ssr=SsrMode::Async view=SignUp/>
                         <Route path=path!("/login") ssr=SsrMode::Async view=Login/>
                         <Route path=path!("/profile") ssr=SsrMode::Async view=Profile/>
                     </Routes>

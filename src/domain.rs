@@ -32,9 +32,52 @@ pub fn safe_next_path(next: Option<&str>) -> String {
     }
 }
 
+/// The log-in page that returns to `next` (a path with its query) afterwards; `expired` says
+/// the session ended, so the page can tell the person why they are asked again. The one
+/// builder of this URL, on the server (page guards) and in the browser (session keeper).
+pub fn login_url(next: &str, expired: bool) -> String {
+    let mut url = format!("/login?next={}", encode_query_value(next));
+    if expired {
+        url.push_str("&reason=expired");
+    }
+    url
+}
+
+/// Percent-encodes a query value: everything but RFC 3986's unreserved characters, as
+/// `application/x-www-form-urlencoded` encoders do (so `/` becomes `%2F`).
+fn encode_query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::safe_next_path;
+    use super::{login_url, safe_next_path};
+
+    #[test]
+    fn the_login_url_carries_the_page_to_return_to() {
+        assert_eq!(login_url("/profile", false), "/login?next=%2Fprofile");
+        assert_eq!(
+            login_url("/profile", true),
+            "/login?next=%2Fprofile&reason=expired"
+        );
+        assert_eq!(
+            login_url("/a b&c?x=1/é", false),
+            "/login?next=%2Fa%20b%26c%3Fx%3D1%2F%C3%A9"
+        );
+        assert_eq!(
+            safe_next_path(Some("/a b&c?x=1")),
+            "/a b&c?x=1",
+            "what the log-in form decodes goes back unchanged"
+        );
+    }
 
     #[test]
     fn next_paths_that_leave_the_site_fall_back_to_profile() {

@@ -93,9 +93,15 @@ pub enum AppError {
     /// timeout) or its database is out of reach for now; try again in a moment.
     #[error("The server is busy. Please try again in a moment.")]
     Busy,
+    /// 400: the request itself cannot be read (its body, its encoding); says what is wrong.
+    #[error("{0}")]
+    BadRequest(String),
     /// 403: the request came from a page on another site.
     #[error("This request was refused because it did not come from this site.")]
     Forbidden,
+    /// 413: the body is over the size limit.
+    #[error("The request body is too large.")]
+    PayloadTooLarge,
     /// 500: something failed on our side; the detail is in the server log only.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -105,16 +111,20 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// The HTTP status that goes with each variant.
-    pub fn status(&self) -> u16 {
+    /// The HTTP status that goes with each variant: the one mapping, used by the pages' server
+    /// functions, the JSON API and the middleware alike.
+    #[cfg(feature = "ssr")]
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
         match self {
-            Self::Validation(_) => 400,
-            Self::InvalidCredentials | Self::Unauthorized => 401,
-            Self::Forbidden => 403,
-            Self::Throttled { .. } => 429,
-            Self::Internal => 500,
-            Self::Busy => 503,
-            Self::Network => 502,
+            Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Network => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -161,13 +171,16 @@ impl FromServerFnError for AppError {
 mod ssr {
     use super::AppError;
 
-    impl From<sqlx::Error> for AppError {
-        fn from(error: sqlx::Error) -> Self {
-            if is_transient(&error) {
-                tracing::warn!(error = %error, "database unavailable: answering 503");
+    /// The operation and the driver's message go to the log; the client gets 503 (try again)
+    /// or 500 (our fault), nothing more.
+    impl From<crate::server::db::DbError> for AppError {
+        fn from(error: crate::server::db::DbError) -> Self {
+            let operation = error.operation;
+            if is_transient(&error.source) {
+                tracing::warn!(operation, error = %error.source, "database unavailable: answering 503");
                 Self::Busy
             } else {
-                tracing::error!(error = %error, "database error");
+                tracing::error!(operation, error = %error.source, "database error");
                 Self::Internal
             }
         }
@@ -207,13 +220,12 @@ mod ssr {
     }
 }
 
+/// `{"detail": message}` with the variant's status and, for 429 and 503, `Retry-After`.
 #[cfg(feature = "ssr")]
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
-        let status = axum::http::StatusCode::from_u16(self.status())
-            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (
-            status,
+            self.status(),
             axum::Json(serde_json::json!({ "detail": self.to_string() })),
         )
             .into_response();

@@ -9,7 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    use latchkey::server::{config::Settings, startup::Application, telemetry};
+    use latchkey::server::{config::Settings, http::telemetry, startup::Application};
     use std::process::ExitCode;
 
     if let Err(e) = dotenvy::dotenv()

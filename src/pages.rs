@@ -10,4 +10,4 @@ pub use home::Home;
 pub use login::Login;
 pub use not_found::NotFound;
 pub use profile::Profile;
-pub use signup::Signup;
+pub use signup::SignUp;

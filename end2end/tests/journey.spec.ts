@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { LoginPage, ProfilePage, SignupPage, signedUpThenLoggedOut, uniqueUser } from "./fixtures/pages";
+import { LoginPage, ProfilePage, SignupPage, hydrated, signedUpThenLoggedOut, uniqueUser } from "./fixtures/pages";
 
 test("sign up, edit the profile, log out and log back in", async ({ page }) => {
   const user = uniqueUser("journey");
@@ -17,8 +17,8 @@ test("sign up, edit the profile, log out and log back in", async ({ page }) => {
   await profile.edit({ "First name": "Ada", "Last name": "Lovelace" });
   await expect(page.getByText("Profile saved.")).toBeVisible();
   await page.reload();
-  await expect(page.getByLabel("First name")).toHaveValue("Ada");
-  await expect(page.getByLabel("Last name")).toHaveValue("Lovelace");
+  await expect(profile.field("First name")).toHaveValue("Ada");
+  await expect(profile.field("Last name")).toHaveValue("Lovelace");
 
   await profile.logOut();
   await expect(page).toHaveURL(/\/login$/);
@@ -42,12 +42,23 @@ test("a wrong password gets one message that does not say whether the account ex
   await expect(page).toHaveURL(/\/login$/);
 });
 
-test("sign-up errors appear next to their fields and keep what was typed", async ({ page }) => {
+test("sign-up errors appear next to their fields and keep what was typed but the password", async ({ page }) => {
   const signup = new SignupPage(page);
   await signup.goto();
+  await hydrated(page);
   await signup.signUp({ username: "bad name", email: "not-an-email", password: "12345678" });
   await expect(page.getByText("Enter a valid email address")).toBeVisible();
-  await expect(page.getByLabel("Email")).toHaveAttribute("aria-invalid", "true");
-  await expect(page.getByLabel("Username")).toHaveValue("bad name");
+  await expect(signup.field("Email")).toHaveAttribute("aria-invalid", "true");
+  await expect(signup.field("Email")).toHaveValue("not-an-email");
+  await expect(signup.field("Username")).toHaveValue("bad name");
   await expect(page.getByText("This password is entirely numeric.")).toBeVisible();
+  await expect(signup.field("Password")).toHaveValue("");
+});
+
+test("after log-out, Back does not show the profile again", async ({ page }) => {
+  const user = uniqueUser("back");
+  await signedUpThenLoggedOut(page, user);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/login\?next=%2Fprofile/);
+  await expect(page.getByText(user.email)).toHaveCount(0);
 });

@@ -1,16 +1,17 @@
 import { expect, test } from "@playwright/test";
-import { uniqueUser } from "./fixtures/pages";
+import { SignupPage, uniqueUser } from "./fixtures/pages";
 
 test("signing up works from the keyboard alone", async ({ page }) => {
   const user = uniqueUser("keyboard");
-  await page.goto("/signup");
-  await page.getByLabel("Email").focus();
+  const signup = new SignupPage(page);
+  await signup.goto();
+  await signup.field("Email").focus();
   await page.keyboard.type(user.email);
   await page.keyboard.press("Tab");
-  await expect(page.getByLabel("Username")).toBeFocused();
+  await expect(signup.field("Username")).toBeFocused();
   await page.keyboard.type(user.username);
   await page.keyboard.press("Tab");
-  await expect(page.getByLabel("Password", { exact: true })).toBeFocused();
+  await expect(signup.field("Password")).toBeFocused();
   await page.keyboard.type(user.password);
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/profile$/);

@@ -10,8 +10,8 @@ test("sign-up works without JavaScript, errors included", async ({ page }) => {
   await signup.signUp({ ...user, password: "short" });
   await expect(page).toHaveURL(/\/signup/);
   await expect(page.getByText("This password is too short")).toBeVisible();
-  await expect(page.getByLabel("Email")).toHaveValue(user.email);
-  await expect(page.getByLabel("Password", { exact: true })).toHaveValue("");
+  await expect(signup.field("Email")).toHaveValue(user.email);
+  await expect(signup.field("Password")).toHaveValue("");
 
   await signup.signUp(user);
   await expect(page).toHaveURL(/\/profile$/);

@@ -5,7 +5,7 @@ test("the sign-up form rates the password as it is typed, and the server refuses
   const signup = new SignupPage(page);
   await signup.goto();
   await hydrated(page);
-  const password = page.getByLabel("Password", { exact: true });
+  const password = signup.field("Password");
   await password.fill("password");
   await expect(page.getByText("Strength: Weak")).toBeVisible();
   await expect(page.getByRole("meter", { name: "Password strength" })).toHaveAttribute("value", /^[01]$/);
@@ -30,7 +30,7 @@ test("log out everywhere ends the sessions of every browser", async ({ browser, 
   await expect(other).toHaveURL(/\/profile$/);
 
   await hydrated(page);
-  await page.getByRole("button", { name: "Log out everywhere" }).click();
+  await new ProfilePage(page).logOutEverywhere();
   await expect(page).toHaveURL(/\/login/);
 
   await other.reload();

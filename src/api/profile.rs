@@ -12,23 +12,20 @@ pub async fn update_profile(
     first_name: String,
     last_name: String,
 ) -> Result<UserView, AppError> {
-    use super::support::{signed_in, state, with_status};
+    use super::support::{serve, signed_in};
     use crate::server::services::accounts;
 
-    with_status(
-        async {
-            let state = state()?;
-            let identity = signed_in().await?;
-            let input = accounts::ProfileInput {
-                username,
-                email,
-                first_name,
-                last_name,
-            };
-            accounts::update_profile(&state, &identity.user, &input).await
-        }
-        .await,
-    )
+    serve(|state| async move {
+        let identity = signed_in().await?;
+        let input = accounts::ProfileInput {
+            username,
+            email,
+            first_name,
+            last_name,
+        };
+        accounts::update_profile(&state.services, &identity.user, &input).await
+    })
+    .await
 }
 
 /// Changes the password after checking the current one; the user's other sessions end.
@@ -37,23 +34,20 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), AppError> {
-    use super::support::{signed_in, state, with_status};
+    use super::support::{serve, signed_in};
     use crate::server::services::accounts;
 
-    with_status(
-        async {
-            let state = state()?;
-            let identity = signed_in().await?;
-            accounts::change_password(
-                &state,
-                &identity.user,
-                &identity.session_id,
-                &current_password,
-                &new_password,
-            )
-            .await
-            .map(drop)
-        }
-        .await,
-    )
+    serve(|state| async move {
+        let identity = signed_in().await?;
+        accounts::change_password(
+            &state.services,
+            &identity.user,
+            &identity.session_id,
+            &current_password,
+            &new_password,
+        )
+        .await
+        .map(drop)
+    })
+    .await
 }

@@ -61,10 +61,27 @@ pub fn Field(
     } else {
         error_id.clone()
     };
+    let input = NodeRef::<leptos::html::Input>::new();
+    if input_type == "password" {
+        // As Django's forms do, a password is never kept: after each answer to the form (the
+        // error signal follows it), the field is emptied; the rest of the form keeps its values.
+        Effect::new(move |answered: Option<()>| {
+            error.track();
+            if answered.is_some()
+                && let Some(field) = input.get_untracked()
+            {
+                field.set_value("");
+                if let Some(on_input) = on_input {
+                    on_input.run(String::new());
+                }
+            }
+        });
+    }
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
             <input
+                node_ref=input
                 id=id
                 name=name
                 type=input_type

@@ -6,11 +6,12 @@ use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::{
     api::auth::{refresh_session, session_user},
-    domain::CurrentUser,
+    domain::{CurrentUser, login_url},
     error::AppError,
 };
 
 /// The current user, reloaded on every navigation so the UI never shows a stale session.
+/// Refreshing the session does not reload it: a page's forms stay as the person left them.
 #[derive(Clone, Copy)]
 pub struct Session {
     pub user: Resource<Result<Option<CurrentUser>, AppError>>,
@@ -24,23 +25,6 @@ pub fn use_session() -> Session {
     expect_context::<Session>()
 }
 
-/// Where to send someone whose session ended, so they come back here after logging in.
-fn login_again(path: &str) -> String {
-    format!("/login?next={}&reason=expired", encode_query_value(path))
-}
-
-/// Percent-encodes a path for a query value (only what a path can contain needs it).
-fn encode_query_value(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Provides [`Session`] and keeps it alive while the page is open.
 #[component]
 pub fn SessionProvider(children: Children) -> impl IntoView {
@@ -49,14 +33,21 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
     provide_context(Session { user });
 
     // Client only (effects do not run on the server): refresh a little before expiry, one tab
-    // at a time; when another tab refreshed, the shared cookies are fresh already.
-    super::tabs::listen(move || user.refetch());
+    // at a time; when another tab refreshed, the shared cookies are fresh already. The keeper
+    // schedules from its own signal, milliseconds until the access token expires, so that what it
+    // learns from a refresh never makes the page re-render.
+    let expires_in = RwSignal::new(None::<i64>);
+    Effect::new(move |_| {
+        if let Some(Ok(current)) = user.get() {
+            expires_in.set(current.map(|c| c.access_expires_in_ms));
+        }
+    });
+    super::tabs::listen(move || leptos::task::spawn_local(recheck(expires_in)));
     let navigate = use_navigate();
     Effect::new(move |_| {
-        let Some(Ok(Some(current))) = user.get() else {
+        let Some(expires_in_ms) = expires_in.get() else {
             return;
         };
-        let expires_in_ms = current.access_expires_in.max(1) * 1000;
         // Leave a fifth of the lifetime (at most 30 s) as margin.
         let margin_ms = (expires_in_ms / 5).min(30_000);
         let delay_ms = (expires_in_ms - margin_ms).max(500);
@@ -64,9 +55,9 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
         let navigate = navigate.clone();
         let handle = set_timeout_with_handle(
             move || {
-                super::tabs::exclusively(keep_alive(user, scheduled_at, move || {
+                super::tabs::exclusively(keep_alive(scheduled_at, expires_in, move || {
                     let path = location.pathname.get_untracked();
-                    navigate(&login_again(&path), Default::default());
+                    navigate(&login_url(&path, true), Default::default());
                 }));
             },
             std::time::Duration::from_millis(u64::try_from(delay_ms).unwrap_or(500)),
@@ -78,30 +69,33 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
     children()
 }
 
+/// Asks the server how long the current access token has left, and reschedules.
+async fn recheck(expires_in: RwSignal<Option<i64>>) {
+    if let Ok(current) = session_user().await {
+        expires_in.set(current.map(|c| c.access_expires_in_ms));
+    }
+}
+
 /// Refreshes the session, unless another tab did while this one waited its turn. Only a
 /// session the server says has ended sends the person to log in; a lost race or a network blip
 /// never does.
-async fn keep_alive(
-    user: Resource<Result<Option<CurrentUser>, AppError>>,
-    scheduled_at: f64,
-    log_in_again: impl Fn(),
-) {
+async fn keep_alive(scheduled_at: f64, expires_in: RwSignal<Option<i64>>, log_in_again: impl Fn()) {
     if super::tabs::heard_refresh_since(scheduled_at) {
         // Another tab refreshed the shared cookies while this one waited: just reschedule.
-        user.refetch();
+        recheck(expires_in).await;
         return;
     }
     match refresh_session().await {
-        Ok(_) => {
+        Ok(current) => {
             super::tabs::announce_refresh();
-            user.refetch();
+            expires_in.set(Some(current.access_expires_in_ms));
         }
         Err(AppError::Unauthorized) if matches!(session_user().await, Ok(None)) => {
             log_in_again();
         }
         // A network blip, or a race another request won: the next request refreshes through
         // the server's middleware.
-        Err(_) => user.refetch(),
+        Err(_) => recheck(expires_in).await,
     }
 }
 
@@ -114,26 +108,9 @@ pub fn redirect_when_signed_out<T: Send + Sync + 'static>(
     Effect::new(move |_| {
         if value.with(|v| matches!(v, Some(Err(AppError::Unauthorized)))) {
             navigate(
-                &login_again(&location.pathname.get_untracked()),
+                &login_url(&location.pathname.get_untracked(), true),
                 Default::default(),
             );
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::login_again;
-
-    #[test]
-    fn the_login_link_carries_the_page_to_return_to() {
-        assert_eq!(
-            login_again("/profile"),
-            "/login?next=/profile&reason=expired"
-        );
-        assert_eq!(
-            login_again("/a b&c"),
-            "/login?next=/a%20b%26c&reason=expired"
-        );
-    }
 }

@@ -23,8 +23,9 @@ pub struct UserView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
     pub user: UserView,
-    /// Seconds until the access token expires, as of the answer.
-    pub access_expires_in: i64,
+    /// Milliseconds until the access token expires, as of the answer (to the millisecond, so
+    /// that short-lived tokens are refreshed before, not after, they run out).
+    pub access_expires_in_ms: i64,
 }
 
 /// Formats unix seconds as `YYYY-MM-DD HH:MM UTC`, identically on server and client so the

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+use leptos_router::components::{A, Redirect};
 
 use crate::{
     api::{
@@ -13,7 +13,7 @@ use crate::{
         Field, FormAlert, StrengthMeter, field_message, kept_value, redirect_when_signed_out,
         use_session,
     },
-    domain::{UserView, format_timestamp},
+    domain::{UserView, format_timestamp, login_url},
 };
 
 #[component]
@@ -21,19 +21,24 @@ pub fn Profile() -> impl IntoView {
     let session = use_session();
     view! {
         <Title text="Your profile"/>
-        <Suspense fallback=|| view! { <p aria-busy="true">"Loading your profile…"</p> }>
+        // A transition, not a suspense: while the session reloads (after a navigation) the
+        // page stays as it is, forms and what is typed in them included.
+        <Transition fallback=|| view! { <p aria-busy="true">"Loading your profile…"</p> }>
             {move || Suspend::new(async move {
                 match session.user.await {
                     Ok(Some(current)) => view! { <ProfileForms user=current.user/> }.into_any(),
+                    // Signed out meanwhile (Back after log-out): to the log-in page, as the
+                    // server sends anyone who loads this page without a session.
                     Ok(None) => view! {
                         <h1>"Your profile"</h1>
-                        <p>"You are signed out. " <A href="/login?next=%2Fprofile">"Log in"</A></p>
+                        <p>"You are signed out. " <A href=login_url("/profile", false)>"Log in"</A></p>
+                        <Redirect path=login_url("/profile", false)/>
                     }
                     .into_any(),
                     Err(e) => view! { <p role="alert" class="alert error">{e.to_string()}</p> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -5,13 +5,13 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
-    api::auth::Signup as SignupFn,
+    api::auth::SignUp as SignUpFn,
     components::{Field, FormAlert, StrengthMeter, field_message, kept_value},
 };
 
 #[component]
-pub fn Signup() -> impl IntoView {
-    let action = ServerAction::<SignupFn>::new();
+pub fn SignUp() -> impl IntoView {
+    let action = ServerAction::<SignUpFn>::new();
     let value: Signal<_> = action.value().into();
     let pending = action.pending();
     let (password, set_password) = signal(String::new());

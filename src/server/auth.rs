@@ -1,12 +1,7 @@
-//! Passwords, tokens, cookies, and the middleware that resolves who is asking.
+//! Authentication primitives, with no knowledge of requests or use cases: signing keys,
+//! tokens, password hashing, and the session cookies.
 
-pub mod client;
 pub mod cookies;
-pub mod csrf;
 pub mod keys;
-pub mod live;
 pub mod passwords;
-pub mod session;
 pub mod tokens;
-
-pub use session::{AuthUser, Identity, MaybeAuthUser, SessionState};

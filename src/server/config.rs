@@ -23,41 +23,125 @@ fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// Every setting latchkey reads. README lists each variable with its default.
+/// Every setting latchkey reads, grouped by the part that uses it. README lists each
+/// variable with its default.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub database_url: String,
-    pub site_addr: SocketAddr,
+    pub site: SiteSettings,
+    pub database: DatabaseUrl,
+    pub keys: KeySettings,
+    pub tokens: TokenSettings,
+    pub limits: LimitSettings,
+}
+
+/// Where the site is served and who may talk to it.
+#[derive(Debug, Clone)]
+pub struct SiteSettings {
+    pub addr: SocketAddr,
     /// Where cargo-leptos put the built site (`target/site`): pkg/ and public assets.
-    pub site_root: String,
+    pub root: PathBuf,
     /// Where the SQLite database and a generated JWT secret live.
     pub data_dir: PathBuf,
-    /// `None`: use (or create) the secret file under `data_dir`.
-    pub jwt_secret: Option<SecretString>,
-    /// HS256 secrets that were rotated out but whose tokens are still accepted.
-    pub jwt_previous_secrets: Vec<SecretString>,
-    pub jwt_algorithm: Algorithm,
-    /// EdDSA / RS256: the signing key and its public key (PEM files).
-    pub jwt_private_key_file: Option<PathBuf>,
-    pub jwt_public_key_file: Option<PathBuf>,
-    /// EdDSA / RS256: public keys rotated out but still accepted.
-    pub jwt_previous_public_key_files: Vec<PathBuf>,
-    pub jwt_issuer: Option<String>,
-    pub jwt_audience: Option<String>,
-    /// Clock difference allowed for `exp` and `nbf`, seconds.
-    pub jwt_leeway: u64,
-    pub user_id_claim: String,
-    pub access_ttl: Duration,
-    pub refresh_ttl: Duration,
-    /// Seconds a rotated refresh token still yields its successor (tabs and retries racing).
-    pub refresh_reuse_grace: u64,
     pub cookie_secure: bool,
     /// Origins (`scheme://host[:port]`) allowed to send state-changing requests.
     pub allowed_origins: Vec<String>,
-    /// Words accepted before the token in the API's `Authorization` header.
-    pub auth_header_types: Vec<String>,
     /// Proxies whose `X-Forwarded-For` names the client; empty: the socket peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Words accepted before the token in the JSON API's `Authorization` header.
+    pub auth_header_types: Vec<String>,
+}
+
+/// Which database, parsed once. Its URL may hold a password: `Debug` shows it redacted, and
+/// only [`DatabaseUrl::expose`] gives the URL itself (to the driver).
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    pub backend: Backend,
+    url: SecretString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseUrl {
+    /// # Errors
+    /// When the URL names neither SQLite nor PostgreSQL.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err("must start with sqlite:, postgres:// or postgresql://".into());
+        };
+        Ok(Self {
+            backend,
+            url: SecretString::from(url),
+        })
+    }
+
+    /// The URL, password included: for the database driver only.
+    pub fn expose(&self) -> &str {
+        self.url.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = match Url::parse(self.expose()) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("REDACTED"));
+                url.to_string()
+            }
+            Ok(url) => url.to_string(),
+            Err(_) => "(unparsable)".to_string(),
+        };
+        f.debug_struct("DatabaseUrl")
+            .field("backend", &self.backend)
+            .field("url", &shown)
+            .finish()
+    }
+}
+
+/// Where the signing and verification keys come from (loaded by `auth::keys`).
+#[derive(Debug, Clone)]
+pub enum KeySettings {
+    /// HS256. `secret: None`: use (or create) the secret file under the data directory.
+    Hmac {
+        secret: Option<SecretString>,
+        /// Secrets rotated out whose tokens are still accepted.
+        previous: Vec<SecretString>,
+    },
+    /// EdDSA or RS256 from PEM files.
+    Asymmetric {
+        algorithm: Algorithm,
+        private_key_file: PathBuf,
+        public_key_file: PathBuf,
+        /// Public keys rotated out but still accepted.
+        previous_public_key_files: Vec<PathBuf>,
+    },
+}
+
+/// How tokens are made and checked, besides the keys.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// How long a rotated refresh token still yields its successor (tabs and retries racing).
+    pub refresh_reuse_grace: Duration,
+    /// Clock difference allowed for `exp` and `nbf`.
+    pub leeway: Duration,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    /// The claim that carries the user id (Simple JWT's USER_ID_CLAIM).
+    pub user_id_claim: String,
+}
+
+/// Bounds on what clients can pile up.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
     /// Longest a request may take before it is answered 503.
     pub request_timeout: Duration,
     /// Open connections accepted at once; further clients wait in the kernel's backlog.
@@ -65,6 +149,19 @@ pub struct Settings {
     /// Requests handled at once; one more is answered 503 at once instead of queueing.
     pub max_in_flight: usize,
 }
+
+/// Claims a `USER_ID_CLAIM` may not take: the standard ones and latchkey's own.
+const RESERVED_CLAIMS: [&str; 9] = [
+    "sub",
+    "sid",
+    "jti",
+    "iat",
+    "exp",
+    "nbf",
+    "iss",
+    "aud",
+    "token_type",
+];
 
 impl Settings {
     /// Reads the process environment.
@@ -85,255 +182,218 @@ impl Settings {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-
-        let site_addr: SocketAddr = match get("LEPTOS_SITE_ADDR") {
-            Some(v) => v.parse().map_err(|_| {
-                bad(
-                    "LEPTOS_SITE_ADDR",
-                    format!("{v:?} is not an address like 127.0.0.1:3000"),
-                )
-            })?,
-            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
-        };
-        let site_root = get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_string());
-        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".to_string()));
-        let database_url = get("DATABASE_URL")
-            .unwrap_or_else(|| format!("sqlite://{}/latchkey.db", data_dir.display()));
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(bad(
-                "DATABASE_URL",
-                "must start with sqlite:, postgres:// or postgresql://",
-            ));
-        }
-
-        let jwt_secret = get("JWT_SECRET").map(SecretString::from);
-        if let Some(secret) = &jwt_secret
-            && secret.expose_secret().len() < MIN_SECRET_BYTES
-        {
-            return Err(bad(
-                "JWT_SECRET",
-                format!(
-                    "must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave it unset to have one generated"
-                ),
-            ));
-        }
-
-        let list = |key: &str| -> Vec<String> {
-            get(key)
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|p| !p.is_empty())
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let jwt_previous_secrets: Vec<SecretString> = list("JWT_PREVIOUS_SECRETS")
-            .into_iter()
-            .map(SecretString::from)
-            .collect();
-        if jwt_previous_secrets
-            .iter()
-            .any(|s| s.expose_secret().len() < MIN_SECRET_BYTES)
-        {
-            return Err(bad(
-                "JWT_PREVIOUS_SECRETS",
-                format!("each secret must be at least {MIN_SECRET_BYTES} bytes"),
-            ));
-        }
-        let jwt_algorithm = match get("JWT_ALGORITHM").as_deref().unwrap_or("HS256") {
-            "HS256" => Algorithm::HS256,
-            "EdDSA" => Algorithm::EdDSA,
-            "RS256" => Algorithm::RS256,
-            other => {
-                return Err(bad(
-                    "JWT_ALGORITHM",
-                    format!("{other:?} is not one of HS256, EdDSA, RS256"),
-                ));
-            }
-        };
-        let jwt_private_key_file = get("JWT_PRIVATE_KEY_FILE").map(PathBuf::from);
-        let jwt_public_key_file = get("JWT_PUBLIC_KEY_FILE").map(PathBuf::from);
-        if jwt_algorithm != Algorithm::HS256 {
-            if jwt_private_key_file.is_none() {
-                return Err(bad(
-                    "JWT_PRIVATE_KEY_FILE",
-                    "is required with JWT_ALGORITHM EdDSA or RS256",
-                ));
-            }
-            if jwt_public_key_file.is_none() {
-                return Err(bad(
-                    "JWT_PUBLIC_KEY_FILE",
-                    "is required with JWT_ALGORITHM EdDSA or RS256",
-                ));
-            }
-        }
-        let jwt_previous_public_key_files = list("JWT_PREVIOUS_PUBLIC_KEY_FILES")
-            .into_iter()
-            .map(PathBuf::from)
-            .collect();
-        let jwt_leeway = number(&get, "JWT_LEEWAY", 5, 0..=300)?;
-        let user_id_claim = get("USER_ID_CLAIM").unwrap_or_else(|| "user_id".to_string());
-        const RESERVED: [&str; 9] = [
-            "sub",
-            "sid",
-            "jti",
-            "iat",
-            "exp",
-            "nbf",
-            "iss",
-            "aud",
-            "token_type",
-        ];
-        if RESERVED.contains(&user_id_claim.as_str())
-            || !user_id_claim
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(bad(
-                "USER_ID_CLAIM",
-                "must be a plain claim name other than the standard ones",
-            ));
-        }
-
-        let access_ttl = seconds(&get, "ACCESS_TOKEN_TTL", 300)?;
-        let refresh_ttl = seconds(&get, "REFRESH_TOKEN_TTL", 604_800)?;
-        let refresh_reuse_grace = number(&get, "REFRESH_REUSE_GRACE", 10, 0..=300)?;
-        if refresh_ttl <= access_ttl {
-            return Err(bad(
-                "REFRESH_TOKEN_TTL",
-                "must be longer than ACCESS_TOKEN_TTL",
-            ));
-        }
-
-        let site_url = match get("SITE_URL") {
-            Some(v) => origin_of(&v).ok_or_else(|| {
-                bad(
-                    "SITE_URL",
-                    format!("{v:?} is not an http(s) origin like https://auth.example.com"),
-                )
-            })?,
-            None => format!("http://{site_addr}"),
-        };
-        let plain_http_loopback = Url::parse(&site_url).is_ok_and(|u| {
-            u.scheme() == "http"
-                && match u.host() {
-                    Some(url::Host::Domain(d)) => d == "localhost",
-                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                    None => false,
-                }
-        });
-        let cookie_secure = match get("COOKIE_SECURE") {
-            Some(v) => parse_bool(&v)
-                .ok_or_else(|| bad("COOKIE_SECURE", format!("{v:?} is not true or false")))?,
-            None => !plain_http_loopback,
-        };
-
-        let allowed_origins = match get("ALLOWED_ORIGINS") {
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .map(|o| {
-                    origin_of(o).ok_or_else(|| {
-                        bad(
-                            "ALLOWED_ORIGINS",
-                            format!("{o:?} is not an origin like https://app.example.com"),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            None if plain_http_loopback => loopback_aliases(&site_url),
-            None => vec![site_url.clone()],
-        };
-
-        let auth_header_types: Vec<String> = get("AUTH_HEADER_TYPES")
-            .unwrap_or_else(|| "Bearer".to_string())
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect();
-        if auth_header_types.is_empty()
-            || auth_header_types
-                .iter()
-                .any(|t| !t.chars().all(|c| c.is_ascii_alphanumeric()))
-        {
-            return Err(bad(
-                "AUTH_HEADER_TYPES",
-                "must be a comma-separated list of words like Bearer,JWT",
-            ));
-        }
-
-        let trusted_proxies = list("TRUSTED_PROXIES")
-            .iter()
-            .map(|entry| {
-                entry
-                    .parse::<ipnet::IpNet>()
-                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        bad(
-                            "TRUSTED_PROXIES",
-                            format!("{entry:?} is not an address or network like 10.0.0.0/8"),
-                        )
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-
-        let request_timeout = Duration::from_secs(number(&get, "REQUEST_TIMEOUT", 10, 1..=300)?);
-        let max_connections = count(&get, "MAX_CONNECTIONS", 1024, 1..=1_000_000)?;
-        let max_in_flight = count(&get, "MAX_IN_FLIGHT", 512, 1..=1_000_000)?;
-
+        let site = site(&get)?;
+        let database = DatabaseUrl::parse(
+            &get("DATABASE_URL")
+                .unwrap_or_else(|| format!("sqlite://{}/latchkey.db", site.data_dir.display())),
+        )
+        .map_err(|message| bad("DATABASE_URL", message))?;
         Ok(Self {
-            database_url,
-            site_addr,
-            site_root,
-            data_dir,
-            jwt_secret,
-            jwt_previous_secrets,
-            jwt_algorithm,
-            jwt_private_key_file,
-            jwt_public_key_file,
-            jwt_previous_public_key_files,
-            jwt_issuer: get("JWT_ISSUER"),
-            jwt_audience: get("JWT_AUDIENCE"),
-            jwt_leeway,
-            user_id_claim,
-            access_ttl,
-            refresh_ttl,
-            refresh_reuse_grace,
-            cookie_secure,
-            allowed_origins,
-            auth_header_types,
-            trusted_proxies,
-            request_timeout,
-            max_connections,
-            max_in_flight,
+            database,
+            keys: keys(&get)?,
+            tokens: tokens(&get)?,
+            limits: LimitSettings {
+                request_timeout: seconds(&get, "REQUEST_TIMEOUT", 10, 1..=300)?,
+                max_connections: count(&get, "MAX_CONNECTIONS", 1024, 1..=1_000_000)?,
+                max_in_flight: count(&get, "MAX_IN_FLIGHT", 512, 1..=1_000_000)?,
+            },
+            site,
         })
     }
 }
 
+/// Comma-separated values, blanks dropped.
+fn list(get: &impl Fn(&str) -> Option<String>, key: &str) -> Vec<String> {
+    get(key)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn site(get: &impl Fn(&str) -> Option<String>) -> Result<SiteSettings, ConfigError> {
+    let addr: SocketAddr = match get("LEPTOS_SITE_ADDR") {
+        Some(v) => v.parse().map_err(|_| {
+            bad(
+                "LEPTOS_SITE_ADDR",
+                format!("{v:?} is not an address like 127.0.0.1:3000"),
+            )
+        })?,
+        None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+    };
+    let site_url = match get("SITE_URL") {
+        Some(v) => origin_of(&v).ok_or_else(|| {
+            bad(
+                "SITE_URL",
+                format!("{v:?} is not an http(s) origin like https://auth.example.com"),
+            )
+        })?,
+        None => format!("http://{addr}"),
+    };
+    let plain_http_loopback = Url::parse(&site_url).is_ok_and(|u| {
+        u.scheme() == "http"
+            && match u.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            }
+    });
+    let cookie_secure = match get("COOKIE_SECURE") {
+        Some(v) => parse_bool(&v)
+            .ok_or_else(|| bad("COOKIE_SECURE", format!("{v:?} is not true or false")))?,
+        None => !plain_http_loopback,
+    };
+    let allowed_origins = match get("ALLOWED_ORIGINS") {
+        Some(_) => list(get, "ALLOWED_ORIGINS")
+            .iter()
+            .map(|o| {
+                origin_of(o).ok_or_else(|| {
+                    bad(
+                        "ALLOWED_ORIGINS",
+                        format!("{o:?} is not an origin like https://app.example.com"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None if plain_http_loopback => loopback_aliases(&site_url),
+        None => vec![site_url.clone()],
+    };
+    let trusted_proxies = list(get, "TRUSTED_PROXIES")
+        .iter()
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    bad(
+                        "TRUSTED_PROXIES",
+                        format!("{entry:?} is not an address or network like 10.0.0.0/8"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let auth_header_types = match get("AUTH_HEADER_TYPES") {
+        Some(_) => list(get, "AUTH_HEADER_TYPES"),
+        None => vec!["Bearer".to_string()],
+    };
+    if auth_header_types.is_empty()
+        || auth_header_types
+            .iter()
+            .any(|t| !t.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        return Err(bad(
+            "AUTH_HEADER_TYPES",
+            "must be a comma-separated list of words like Bearer,JWT",
+        ));
+    }
+    Ok(SiteSettings {
+        addr,
+        root: PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into())),
+        data_dir: PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".into())),
+        cookie_secure,
+        allowed_origins,
+        trusted_proxies,
+        auth_header_types,
+    })
+}
+
+/// A secret of at least [`MIN_SECRET_BYTES`].
+fn secret(var: &'static str, value: String) -> Result<SecretString, ConfigError> {
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(bad(
+            var,
+            format!(
+                "each secret must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave JWT_SECRET unset to have one generated"
+            ),
+        ));
+    }
+    Ok(SecretString::from(value))
+}
+
+fn keys(get: &impl Fn(&str) -> Option<String>) -> Result<KeySettings, ConfigError> {
+    let algorithm = match get("JWT_ALGORITHM").as_deref().unwrap_or("HS256") {
+        "HS256" => Algorithm::HS256,
+        "EdDSA" => Algorithm::EdDSA,
+        "RS256" => Algorithm::RS256,
+        other => {
+            return Err(bad(
+                "JWT_ALGORITHM",
+                format!("{other:?} is not one of HS256, EdDSA, RS256"),
+            ));
+        }
+    };
+    if algorithm == Algorithm::HS256 {
+        return Ok(KeySettings::Hmac {
+            secret: get("JWT_SECRET")
+                .map(|v| secret("JWT_SECRET", v))
+                .transpose()?,
+            previous: list(get, "JWT_PREVIOUS_SECRETS")
+                .into_iter()
+                .map(|v| secret("JWT_PREVIOUS_SECRETS", v))
+                .collect::<Result<_, _>>()?,
+        });
+    }
+    let file = |var: &'static str| {
+        get(var)
+            .map(PathBuf::from)
+            .ok_or_else(|| bad(var, "is required with JWT_ALGORITHM EdDSA or RS256"))
+    };
+    Ok(KeySettings::Asymmetric {
+        algorithm,
+        private_key_file: file("JWT_PRIVATE_KEY_FILE")?,
+        public_key_file: file("JWT_PUBLIC_KEY_FILE")?,
+        previous_public_key_files: list(get, "JWT_PREVIOUS_PUBLIC_KEY_FILES")
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+    })
+}
+
+fn tokens(get: &impl Fn(&str) -> Option<String>) -> Result<TokenSettings, ConfigError> {
+    let user_id_claim = get("USER_ID_CLAIM").unwrap_or_else(|| "user_id".to_string());
+    if RESERVED_CLAIMS.contains(&user_id_claim.as_str())
+        || !user_id_claim
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(bad(
+            "USER_ID_CLAIM",
+            "must be a plain claim name other than the standard ones",
+        ));
+    }
+    const TEN_YEARS: u64 = 10 * 365 * 86_400;
+    let access_ttl = seconds(get, "ACCESS_TOKEN_TTL", 300, 1..=TEN_YEARS)?;
+    let refresh_ttl = seconds(get, "REFRESH_TOKEN_TTL", 604_800, 1..=TEN_YEARS)?;
+    if refresh_ttl <= access_ttl {
+        return Err(bad(
+            "REFRESH_TOKEN_TTL",
+            "must be longer than ACCESS_TOKEN_TTL",
+        ));
+    }
+    Ok(TokenSettings {
+        access_ttl,
+        refresh_ttl,
+        refresh_reuse_grace: seconds(get, "REFRESH_REUSE_GRACE", 10, 0..=300)?,
+        leeway: seconds(get, "JWT_LEEWAY", 5, 0..=300)?,
+        issuer: get("JWT_ISSUER"),
+        audience: get("JWT_AUDIENCE"),
+        user_id_claim,
+    })
+}
+
+/// A whole number of seconds within `range`, or `default` when unset.
 fn seconds(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
     default: u64,
-) -> Result<Duration, ConfigError> {
-    number(get, var, default, 1..=10 * 365 * 86_400).map(Duration::from_secs)
-}
-
-/// A whole number of seconds within `range`, or `default` when unset.
-fn number(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: u64,
     range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    whole(get, var, default, range, "seconds")
+) -> Result<Duration, ConfigError> {
+    whole(get, var, default, range, "seconds").map(Duration::from_secs)
 }
 
 /// A limit (a count of things) within `range`, or `default` when unset.
@@ -419,19 +479,24 @@ mod tests {
     #[test]
     fn defaults_suit_a_local_run() {
         let s = settings(&[]).expect("defaults are valid");
-        assert_eq!(s.database_url, "sqlite://data/latchkey.db");
-        assert_eq!(s.access_ttl.as_secs(), 300);
-        assert_eq!(s.refresh_ttl.as_secs(), 604_800);
+        assert_eq!(s.database.expose(), "sqlite://data/latchkey.db");
+        assert_eq!(s.database.backend, super::Backend::Sqlite);
+        assert_eq!(s.tokens.access_ttl.as_secs(), 300);
+        assert_eq!(s.tokens.refresh_ttl.as_secs(), 604_800);
+        assert_eq!(s.tokens.refresh_reuse_grace.as_secs(), 10);
+        assert_eq!(s.tokens.leeway.as_secs(), 5);
         assert!(
-            !s.cookie_secure,
+            !s.site.cookie_secure,
             "plain http on loopback may use insecure cookies"
         );
         assert!(
-            s.allowed_origins
+            s.site
+                .allowed_origins
                 .contains(&"http://127.0.0.1:3000".to_string())
         );
         assert!(
-            s.allowed_origins
+            s.site
+                .allowed_origins
                 .contains(&"http://localhost:3000".to_string())
         );
     }
@@ -439,14 +504,14 @@ mod tests {
     #[test]
     fn cookies_are_secure_unless_the_site_is_plain_http_on_loopback() {
         let public = settings(&[("SITE_URL", "https://auth.example.com")]).expect("valid");
-        assert!(public.cookie_secure);
+        assert!(public.site.cookie_secure);
         assert_eq!(
-            public.allowed_origins,
+            public.site.allowed_origins,
             vec!["https://auth.example.com".to_string()]
         );
         let lan = settings(&[("LEPTOS_SITE_ADDR", "0.0.0.0:3000")]).expect("valid");
         assert!(
-            lan.cookie_secure,
+            lan.site.cookie_secure,
             "a non-loopback address gets secure cookies"
         );
     }
@@ -486,6 +551,23 @@ mod tests {
         ])
         .expect_err("no public key file");
         assert_eq!(err.var, "JWT_PUBLIC_KEY_FILE");
+    }
+
+    #[test]
+    fn a_database_password_never_shows_in_a_debug_print() {
+        let s = settings(&[(
+            "DATABASE_URL",
+            "postgres://latchkey:hunter2-secret@db.internal/latchkey",
+        )])
+        .expect("valid");
+        assert_eq!(s.database.backend, super::Backend::Postgres);
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("hunter2-secret"), "{printed}");
+        assert!(printed.contains("db.internal"), "{printed}");
+        assert!(
+            s.database.expose().contains("hunter2-secret"),
+            "the driver still gets it"
+        );
     }
 
     #[test]

@@ -1,33 +1,95 @@
-//! The only place SQL appears: the pool, migrations, and one module per table.
+//! The only place SQL appears: the pools, migrations, and one module per table.
 //!
-//! One binary serves SQLite and PostgreSQL: sqlx's `Any` driver picks the backend from
-//! DATABASE_URL at run time. Queries use `$n` placeholders, which both backends accept, and
-//! store times as Unix seconds (BIGINT) so no type differs between them.
+//! One binary serves SQLite and PostgreSQL. [`Db`] holds a pool of one or the other; each
+//! function runs its statement on whichever it is (the [`on_db!`] macro), so nothing outside
+//! this module knows which backend runs. Each backend stores values in its own types: on
+//! PostgreSQL flags are `BOOLEAN` and times `TIMESTAMPTZ`; on SQLite, which has neither, flags
+//! are integers 0/1 and times Unix seconds, as SQLite's documentation suggests. [`Timestamp`]
+//! carries a time across in both directions; Rust code sees Unix seconds everywhere.
 
+pub mod notify;
 pub mod sessions;
+#[cfg(test)]
+pub mod testing;
 pub mod throttles;
 pub mod users;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{future::Future, path::Path, str::FromStr, time::Duration};
+
+use crate::server::config::{Backend, DatabaseUrl};
 
 use sqlx::{
-    AnyPool, Executor,
-    any::{AnyPoolOptions, install_default_drivers},
+    Decode, Encode, Postgres, Sqlite, Type,
+    encode::IsNull,
+    error::BoxDynError,
     migrate::Migrator,
-    sqlite::SqliteConnectOptions,
+    postgres::{PgArgumentBuffer, PgConnectOptions, PgPool, PgPoolOptions, PgTypeInfo, PgValueRef},
+    sqlite::{
+        SqliteArgumentValue, SqliteConnectOptions, SqliteJournalMode, SqlitePool,
+        SqlitePoolOptions, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
+    },
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// How long a writer waits for SQLite's lock before giving up.
-const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a request waits for a database connection before it is answered 503: long enough
 /// to ride out a burst, short enough that an outage is reported well within REQUEST_TIMEOUT.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub type Db = AnyPool;
+/// A pool of connections to the one database this process uses. Cheap to clone (shared).
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Evaluates `$body` with `$pool` bound to the backend's own pool: the same statement text is
+/// prepared for whichever backend runs (both accept `$n` placeholders).
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::server::db::Db::Sqlite($pool) => $body,
+            $crate::server::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Runs the statements of `$body` (an async block's contents, `?` on sqlx errors allowed) on
+/// whichever backend runs, naming the operation in any error: `Result<T, DbError>`.
+macro_rules! on_db {
+    ($db:expr, $operation:literal, $pool:ident => $body:expr) => {
+        $crate::server::db::on_pool!($db, $pool => {
+            $crate::server::db::named($operation, async { $body }).await
+        })
+    };
+}
+pub(crate) use on_db;
+
+/// A failed statement and the operation it belonged to. The operation is for the log; a
+/// client only ever learns that something failed (see `AppError`'s conversion).
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}: {source}")]
+pub struct DbError {
+    pub operation: &'static str,
+    #[source]
+    pub source: sqlx::Error,
+}
+
+/// Names the operation of the statements `work` runs.
+///
+/// # Errors
+/// The statement's error, with `operation`.
+pub async fn named<T>(
+    operation: &'static str,
+    work: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, DbError> {
+    work.await.map_err(|source| DbError { operation, source })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbInitError {
@@ -42,84 +104,124 @@ pub enum DbInitError {
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
-fn is_sqlite(url: &str) -> bool {
-    url.starts_with("sqlite:")
-}
-
 /// Connects, creating a SQLite file (and its directory) on first run, and applies migrations.
 ///
 /// # Errors
 /// [`DbInitError`] when the directory, connection or migrations fail.
-pub async fn connect(url: &str) -> Result<Db, DbInitError> {
-    install_default_drivers();
-    let sqlite = is_sqlite(url);
-    if sqlite {
-        create_sqlite_file(url)?;
-    }
-    let pool = AnyPoolOptions::new()
-        .max_connections(if sqlite { 8 } else { 16 })
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .after_connect(move |conn, _meta| {
-            Box::pin(async move {
-                if sqlite {
-                    conn.execute(
-                        format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
-                        )
-                        .as_str(),
-                    )
-                    .await?;
-                }
-                Ok(())
-            })
-        })
-        .connect(url)
-        .await
-        .map_err(DbInitError::Connect)?;
-    let migrator = if sqlite {
-        &SQLITE_MIGRATIONS
+pub async fn connect(database: &DatabaseUrl) -> Result<Db, DbInitError> {
+    let url = database.expose();
+    let db = if database.backend == Backend::Sqlite {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(DbInitError::Connect)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        create_directory(options.get_filename())?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(DbInitError::Connect)?;
+        SQLITE_MIGRATIONS
+            .run(&pool)
+            .await
+            .map_err(DbInitError::Migrate)?;
+        Db::Sqlite(pool)
     } else {
-        &POSTGRES_MIGRATIONS
+        let options = PgConnectOptions::from_str(url).map_err(DbInitError::Connect)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(DbInitError::Connect)?;
+        POSTGRES_MIGRATIONS
+            .run(&pool)
+            .await
+            .map_err(DbInitError::Migrate)?;
+        Db::Postgres(pool)
     };
-    migrator.run(&pool).await.map_err(DbInitError::Migrate)?;
-    Ok(pool)
+    Ok(db)
 }
 
-/// sqlx opens SQLite files read-write but does not create them; do that (and the directory).
-fn create_sqlite_file(url: &str) -> Result<(), DbInitError> {
-    let Ok(options) = SqliteConnectOptions::from_str(url) else {
-        return Ok(()); // let connect() report the malformed URL
-    };
-    let file = options.get_filename();
-    if file == Path::new(":memory:") || file.exists() {
+/// SQLite creates the file but not the directory it goes in.
+fn create_directory(file: &Path) -> Result<(), DbInitError> {
+    if file == Path::new(":memory:") {
         return Ok(());
     }
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| DbInitError::Directory {
+    match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| DbInitError::Directory {
             path: dir.display().to_string(),
             source,
-        })?;
+        }),
+        None => Ok(()),
     }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)
-        .map_err(|source| DbInitError::Directory {
-            path: file.display().to_string(),
-            source,
-        })?;
-    Ok(())
 }
 
 /// Whether the database answers, for /readyz.
 pub async fn ping(db: &Db) -> bool {
-    sqlx::query("SELECT 1").execute(db).await.is_ok()
+    on_pool!(db, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
 }
 
 /// Whether an error is a unique-constraint violation (the same kind on both backends).
-pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+pub fn is_unique_violation(error: &DbError) -> bool {
     error
+        .source
         .as_database_error()
         .is_some_and(|e| matches!(e.kind(), sqlx::error::ErrorKind::UniqueViolation))
+}
+
+/// A point in time, Unix seconds in Rust: `TIMESTAMPTZ` on PostgreSQL, an integer on SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub i64);
+
+impl From<Timestamp> for i64 {
+    fn from(time: Timestamp) -> Self {
+        time.0
+    }
+}
+
+impl Type<Sqlite> for Timestamp {
+    fn type_info() -> SqliteTypeInfo {
+        <i64 as Type<Sqlite>>::type_info()
+    }
+
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <i64 as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'q> Encode<'q, Sqlite> for Timestamp {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        <i64 as Encode<'q, Sqlite>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for Timestamp {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        <i64 as Decode<'r, Sqlite>>::decode(value).map(Self)
+    }
+}
+
+impl Type<Postgres> for Timestamp {
+    fn type_info() -> PgTypeInfo {
+        <time::OffsetDateTime as Type<Postgres>>::type_info()
+    }
+}
+
+impl Encode<'_, Postgres> for Timestamp {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        let time = time::OffsetDateTime::from_unix_timestamp(self.0)?;
+        <time::OffsetDateTime as Encode<'_, Postgres>>::encode_by_ref(&time, buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for Timestamp {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        <time::OffsetDateTime as Decode<'r, Postgres>>::decode(value)
+            .map(|time| Self(time.unix_timestamp()))
+    }
 }

@@ -80,6 +80,9 @@ pub fn router() -> Router<AppState> {
         .fold(Router::new(), |router, (path, method)| {
             both(router, path, method)
         })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            ApiError::MethodNotAllowed(method)
+        })
         .fallback(|| async { ApiError::NotFound })
 }
 

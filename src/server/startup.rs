@@ -4,7 +4,6 @@ use std::{
     future::Future,
     io,
     net::SocketAddr,
-    path::Path,
     sync::{Arc, OnceLock},
 };
 
@@ -16,33 +15,28 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use jsonwebtoken::Algorithm;
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{AxumRouteListing, LeptosRoutes, file_and_error_handler, generate_route_list};
-use rand::RngCore;
-use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 
 use super::{
-    assets::{self, Assets},
     auth::{
-        client,
         cookies::CookiePolicy,
-        csrf,
         keys::{KeyError, KeySet},
-        live::LiveSessions,
         passwords::Passwords,
-        session,
-        tokens::{TokenOptions, Tokens},
+        tokens::Tokens,
     },
-    config::{MIN_SECRET_BYTES, Settings},
-    db, forms, headers,
-    limits::{self, BoundedListener, Limits, Peer},
+    config::Settings,
+    db,
+    http::{
+        self,
+        assets::Assets,
+        limits::{BoundedListener, Limits, Peer},
+    },
     rest,
-    services::cleanup,
+    services::{Services, cleanup, session_cache::SessionCache},
     state::AppState,
-    telemetry,
 };
 use crate::app::{App, shell};
 
@@ -54,12 +48,10 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] db::DbInitError),
-    #[error("JWT secret file {path}: {message}")]
-    Secret { path: String, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
     #[error("cannot listen for session changes: {0}")]
-    Listener(#[source] sqlx::Error),
+    Listener(#[source] db::DbError),
     #[error("cannot prepare the password hasher")]
     Passwords,
     #[error("signing key {0}")]
@@ -82,55 +74,46 @@ impl Application {
     /// # Errors
     /// [`StartupError`] saying which part failed.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let keys = load_keys(&settings)?;
-        let assets = Assets::load(Path::new(&settings.site_root)).map_err(|source| {
-            StartupError::Assets {
-                path: settings.site_root.clone(),
-                source,
-            }
+        let keys = KeySet::load(&settings.keys, &settings.site.data_dir)?;
+        let assets = Assets::load(&settings.site.root).map_err(|source| StartupError::Assets {
+            path: settings.site.root.display().to_string(),
+            source,
         })?;
-        let db = db::connect(&settings.database_url).await?;
-        let live = LiveSessions::start(&settings.database_url)
+        let db = db::connect(&settings.database).await?;
+        let cache = SessionCache::start(&db)
             .await
             .map_err(StartupError::Listener)?;
         let passwords = Passwords::new()
             .await
             .map_err(|_| StartupError::Passwords)?;
-        let listener = TcpListener::bind(settings.site_addr)
+        let listener = TcpListener::bind(settings.site.addr)
             .await
             .map_err(|source| StartupError::Bind {
-                addr: settings.site_addr,
+                addr: settings.site.addr,
                 source,
             })?;
         let address = listener.local_addr().map_err(|source| StartupError::Bind {
-            addr: settings.site_addr,
+            addr: settings.site.addr,
             source,
         })?;
         let leptos_options = LeptosOptions::builder()
             .output_name("latchkey")
-            .site_root(settings.site_root.as_str())
+            .site_root(settings.site.root.display().to_string())
             .site_pkg_dir("pkg")
             .site_addr(address)
             .build();
+        let services = Services {
+            db,
+            tokens: Arc::new(Tokens::new(keys, settings.tokens.clone())),
+            passwords,
+            cache,
+        };
         let state = AppState {
             leptos_options,
-            db,
-            tokens: Arc::new(Tokens::new(
-                keys,
-                TokenOptions {
-                    access_ttl: settings.access_ttl,
-                    refresh_ttl: settings.refresh_ttl,
-                    issuer: settings.jwt_issuer.clone(),
-                    audience: settings.jwt_audience.clone(),
-                    leeway: settings.jwt_leeway,
-                    user_id_claim: settings.user_id_claim.clone(),
-                },
-            )),
-            passwords,
+            services,
             cookies: CookiePolicy {
-                secure: settings.cookie_secure,
+                secure: settings.site.cookie_secure,
             },
-            live,
             settings: Arc::new(settings),
         };
         Ok(Self {
@@ -157,8 +140,9 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        let sweeper = cleanup::spawn(self.state.clone());
-        let listener = BoundedListener::new(self.listener, self.state.settings.max_connections);
+        let sweeper = cleanup::spawn(self.state.services.clone());
+        let listener =
+            BoundedListener::new(self.listener, self.state.settings.limits.max_connections);
         let served = axum::serve(
             listener,
             self.router.into_make_service_with_connect_info::<Peer>(),
@@ -174,7 +158,7 @@ impl Application {
 /// process-global flag, so a page rendering at that moment elsewhere in the process can hang
 /// for good (leptos-rs/leptos#4773). Generate the list once per process, before any server of
 /// this process can render: it is derived from the code alone, not state.
-fn route_list() -> Vec<AxumRouteListing> {
+pub(crate) fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
@@ -183,7 +167,10 @@ fn router(state: AppState, assets: Assets) -> Router {
     let routes = route_list();
     let options = state.leptos_options.clone();
     let context_state = state.clone();
-    let limits = Limits::new(state.settings.max_in_flight, state.settings.request_timeout);
+    let limits = Limits::new(
+        state.settings.limits.max_in_flight,
+        state.settings.limits.request_timeout,
+    );
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -196,20 +183,27 @@ fn router(state: AppState, assets: Assets) -> Router {
             move || shell(options.clone()),
         )
         .fallback(file_and_error_handler::<AppState, _>(shell))
-        .layer(from_fn_with_state(state.clone(), session::resolve))
-        .layer(from_fn(forms::require_utf8))
-        .layer(from_fn_with_state(state.clone(), csrf::require_same_origin))
-        .layer(from_fn_with_state(state.clone(), client::identify))
-        .layer(from_fn_with_state(assets, assets::serve))
+        // Innermost first: the last layer added sees the request first (see `http`).
+        .layer(from_fn_with_state(
+            state.clone(),
+            http::identity::authenticate_request,
+        ))
+        .layer(from_fn(http::forms::require_utf8))
+        .layer(from_fn_with_state(
+            state.clone(),
+            http::csrf::require_same_origin,
+        ))
+        .layer(from_fn_with_state(state.clone(), http::client::identify))
+        .layer(from_fn_with_state(assets, http::assets::serve))
         // A bug that panics answers 500 with the generic message, and the request is logged.
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             crate::error::AppError::Internal.into_response()
         }))
-        .layer(from_fn_with_state(limits, limits::bound))
+        .layer(from_fn_with_state(limits, http::limits::bound))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(from_fn_with_state(state.clone(), headers::add))
-        .layer(from_fn(telemetry::log_request))
+        .layer(from_fn_with_state(state.clone(), http::headers::add))
+        .layer(from_fn(http::telemetry::trace_request))
         .with_state(state)
 }
 
@@ -217,99 +211,14 @@ fn router(state: AppState, assets: Assets) -> Router {
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
-        axum::Json(state.tokens.jwks()),
+        axum::Json(state.services.tokens.jwks()),
     )
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if db::ping(&state.db).await {
+    if db::ping(&state.services.db).await {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
     }
-}
-
-/// The configured keys: HS256 from JWT_SECRET (or the generated secret file), or EdDSA/RS256
-/// from PEM files.
-fn load_keys(settings: &Settings) -> Result<KeySet, StartupError> {
-    if settings.jwt_algorithm == Algorithm::HS256 {
-        let current = match &settings.jwt_secret {
-            Some(secret) => secret.clone(),
-            None => load_or_create_secret(&settings.data_dir.join("jwt_secret"))?,
-        };
-        return Ok(KeySet::hmac(&current, &settings.jwt_previous_secrets));
-    }
-    let read = |path: &Path| {
-        std::fs::read_to_string(path)
-            .map(|pem| (path.display().to_string(), pem))
-            .map_err(|e| {
-                StartupError::Keys(KeyError {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
-                })
-            })
-    };
-    let (Some(private), Some(public)) = (
-        &settings.jwt_private_key_file,
-        &settings.jwt_public_key_file,
-    ) else {
-        return Err(StartupError::Keys(KeyError {
-            path: String::new(),
-            message: "JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE are required".into(),
-        }));
-    };
-    let private = read(private)?;
-    let public = std::iter::once(public)
-        .chain(&settings.jwt_previous_public_key_files)
-        .map(|p| read(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let public: Vec<(&str, &str)> = public
-        .iter()
-        .map(|(p, k)| (p.as_str(), k.as_str()))
-        .collect();
-    Ok(KeySet::asymmetric(
-        settings.jwt_algorithm,
-        (&private.0, &private.1),
-        &public,
-    )?)
-}
-
-/// Reads the generated secret, or creates it (0600) on first run.
-fn load_or_create_secret(path: &Path) -> Result<SecretString, StartupError> {
-    use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let fail = |message: String| StartupError::Secret {
-        path: path.display().to_string(),
-        message,
-    };
-    match std::fs::read_to_string(path) {
-        Ok(secret) if secret.trim().len() >= MIN_SECRET_BYTES => {
-            return Ok(SecretString::from(secret.trim()));
-        }
-        Ok(_) => {
-            return Err(fail(format!(
-                "holds fewer than {MIN_SECRET_BYTES} bytes; delete it or set JWT_SECRET"
-            )));
-        }
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(fail(e.to_string())),
-        Err(_) => {}
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-    }
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let secret = hex::encode(bytes);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| fail(e.to_string()))?;
-    file.write_all(secret.as_bytes())
-        .map_err(|e| fail(e.to_string()))?;
-    tracing::warn!(
-        path = %path.display(),
-        "JWT_SECRET is not set: generated a random secret and saved it (mode 0600); set JWT_SECRET to share one key between instances"
-    );
-    Ok(SecretString::from(secret))
 }

@@ -1,25 +1,18 @@
-//! Shared state handed to every handler: options, pool, keys, settings. Never global.
+//! Shared state handed to every handler: the use cases' services, the cookie policy, settings
+//! and Leptos's options. Never global.
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use super::{
-    auth::{cookies::CookiePolicy, live::LiveSessions, passwords::Passwords, tokens::Tokens},
-    config::Settings,
-    db::Db,
-};
+use super::{auth::cookies::CookiePolicy, config::Settings, services::Services};
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub db: Db,
-    /// Behind an `Arc`: the state is cloned several times per request, the keys are not.
-    pub tokens: Arc<Tokens>,
-    pub passwords: Passwords,
+    pub services: Services,
     pub cookies: CookiePolicy,
-    pub live: LiveSessions,
     pub settings: Arc<Settings>,
 }
 

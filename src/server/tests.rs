@@ -11,4 +11,5 @@ mod reliability;
 mod revocation;
 mod security;
 mod sessions;
+mod storage;
 mod throttling;

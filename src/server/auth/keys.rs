@@ -2,12 +2,17 @@
 //! files. Every key has a `kid`; several verification keys can be live at once so keys rotate
 //! without logging anyone out; the public ones are published as a JWKS.
 
+use std::path::Path;
+
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use rand::RngCore;
 use rsa::{pkcs8::DecodePublicKey, traits::PublicKeyParts};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::server::config::{KeySettings, MIN_SECRET_BYTES};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -103,6 +108,48 @@ impl KeySet {
         })
     }
 
+    /// The configured keys: HS256 from JWT_SECRET (or the secret file generated under
+    /// `data_dir`), or EdDSA/RS256 from PEM files.
+    ///
+    /// # Errors
+    /// [`KeyError`] naming the file that cannot be read, created or parsed.
+    pub fn load(settings: &KeySettings, data_dir: &Path) -> Result<Self, KeyError> {
+        match settings {
+            KeySettings::Hmac { secret, previous } => {
+                let current = match secret {
+                    Some(secret) => secret.clone(),
+                    None => load_or_create_secret(&data_dir.join("jwt_secret"))?,
+                };
+                Ok(Self::hmac(&current, previous))
+            }
+            KeySettings::Asymmetric {
+                algorithm,
+                private_key_file,
+                public_key_file,
+                previous_public_key_files,
+            } => {
+                let read = |path: &Path| {
+                    std::fs::read_to_string(path)
+                        .map(|pem| (path.display().to_string(), pem))
+                        .map_err(|e| KeyError {
+                            path: path.display().to_string(),
+                            message: e.to_string(),
+                        })
+                };
+                let private = read(private_key_file)?;
+                let public = std::iter::once(public_key_file)
+                    .chain(previous_public_key_files)
+                    .map(|p| read(p))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let public: Vec<(&str, &str)> = public
+                    .iter()
+                    .map(|(p, k)| (p.as_str(), k.as_str()))
+                    .collect();
+                Self::asymmetric(*algorithm, (&private.0, &private.1), &public)
+            }
+        }
+    }
+
     /// The key with this `kid`, if it is still accepted.
     pub fn find(&self, kid: &str) -> Option<&VerifyingKey> {
         self.verifying.iter().find(|k| k.kid == kid)
@@ -112,6 +159,46 @@ impl KeySet {
     pub fn jwks(&self) -> Value {
         json!({ "keys": self.verifying.iter().filter_map(|k| k.jwk.clone()).collect::<Vec<_>>() })
     }
+}
+
+/// Reads the generated secret, or creates it (0600) on first run.
+fn load_or_create_secret(path: &Path) -> Result<SecretString, KeyError> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let fail = |message: String| KeyError {
+        path: path.display().to_string(),
+        message,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(secret) if secret.trim().len() >= MIN_SECRET_BYTES => {
+            return Ok(SecretString::from(secret.trim()));
+        }
+        Ok(_) => {
+            return Err(fail(format!(
+                "holds fewer than {MIN_SECRET_BYTES} bytes; delete it or set JWT_SECRET"
+            )));
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e.to_string())),
+        Err(_) => {}
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    }
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| fail(e.to_string()))?;
+    file.write_all(secret.as_bytes())
+        .map_err(|e| fail(e.to_string()))?;
+    tracing::warn!(
+        path = %path.display(),
+        "JWT_SECRET is not set: generated a random secret and saved it (mode 0600); set JWT_SECRET to share one key between instances"
+    );
+    Ok(SecretString::from(secret))
 }
 
 /// A stable id for a secret that reveals nothing of it.
@@ -182,7 +269,8 @@ fn public_key(algorithm: Algorithm, pem: &str) -> Option<VerifyingKey> {
 mod tests {
     use super::KeySet;
     use crate::server::{
-        auth::tokens::{TokenError, TokenOptions, TokenType, Tokens},
+        auth::tokens::{TokenError, TokenType, Tokens},
+        config::TokenSettings,
         now,
     };
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -196,13 +284,14 @@ mod tests {
     const RSA_PRIVATE: &str = include_str!("../../../tests/keys/rsa.pem");
     const RSA_PUBLIC: &str = include_str!("../../../tests/keys/rsa.pub.pem");
 
-    fn options() -> TokenOptions {
-        TokenOptions {
+    fn options() -> TokenSettings {
+        TokenSettings {
             access_ttl: Duration::from_secs(300),
             refresh_ttl: Duration::from_secs(3600),
             issuer: Some("https://auth.example.com".into()),
             audience: Some("latchkey".into()),
-            leeway: 5,
+            refresh_reuse_grace: Duration::from_secs(10),
+            leeway: Duration::from_secs(5),
             user_id_claim: "user_id".into(),
         }
     }
@@ -303,7 +392,7 @@ mod tests {
         let other_iss = Tokens::new(
             KeySet::asymmetric(Algorithm::EdDSA, ("p", ED_PRIVATE), &[("q", ED_PUBLIC)])
                 .expect("keys"),
-            TokenOptions {
+            TokenSettings {
                 issuer: Some("https://evil.example".into()),
                 ..options()
             },
@@ -311,7 +400,7 @@ mod tests {
         let other_aud = Tokens::new(
             KeySet::asymmetric(Algorithm::EdDSA, ("p", ED_PRIVATE), &[("q", ED_PUBLIC)])
                 .expect("keys"),
-            TokenOptions {
+            TokenSettings {
                 audience: Some("someone-else".into()),
                 ..options()
             },

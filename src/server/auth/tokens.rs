@@ -1,6 +1,5 @@
-//! JWTs: HS256 with the algorithm pinned, typed claims, and a token type checked both ways.
-
-use std::time::Duration;
+//! JWTs: the algorithm pinned per key (HS256, EdDSA or RS256), typed claims, and a token type
+//! checked both ways.
 
 use jsonwebtoken::{Header, Validation, errors::ErrorKind};
 use rand::RngCore;
@@ -9,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::keys::KeySet;
+use crate::server::config::TokenSettings;
 
 /// Tokens here are a few hundred bytes; anything much longer is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 4096;
@@ -57,28 +57,13 @@ pub enum TokenError {
     Invalid,
 }
 
-/// How tokens are made and checked, besides the keys.
-#[derive(Debug, Clone)]
-pub struct TokenOptions {
-    pub access_ttl: Duration,
-    pub refresh_ttl: Duration,
-    pub issuer: Option<String>,
-    pub audience: Option<String>,
-    /// Allowed clock difference for `exp` and `nbf`, seconds.
-    pub leeway: u64,
-    /// The claim that carries the user id (Simple JWT's USER_ID_CLAIM).
-    pub user_id_claim: String,
-}
-
 /// Signs with the current key and checks against every accepted one.
 #[derive(Clone)]
 pub struct Tokens {
     keys: KeySet,
-    options: TokenOptions,
+    settings: TokenSettings,
     /// The checks for each algorithm the keys use, built once rather than per token.
     validations: Vec<(jsonwebtoken::Algorithm, Validation)>,
-    pub access_ttl: Duration,
-    pub refresh_ttl: Duration,
 }
 
 /// A freshly signed token and its claims.
@@ -88,20 +73,23 @@ pub struct Signed {
 }
 
 impl Tokens {
-    pub fn new(keys: KeySet, options: TokenOptions) -> Self {
+    pub fn new(keys: KeySet, settings: TokenSettings) -> Self {
         let mut validations: Vec<(jsonwebtoken::Algorithm, Validation)> = Vec::new();
         for key in &keys.verifying {
             if !validations.iter().any(|(a, _)| *a == key.algorithm) {
-                validations.push((key.algorithm, validation(key.algorithm, &options)));
+                validations.push((key.algorithm, validation(key.algorithm, &settings)));
             }
         }
         Self {
             keys,
+            settings,
             validations,
-            access_ttl: options.access_ttl,
-            refresh_ttl: options.refresh_ttl,
-            options,
         }
+    }
+
+    /// Lifetimes, leeway, issuer and audience, as configured.
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
     }
 
     /// The public keys, for /.well-known/jwks.json.
@@ -138,8 +126,8 @@ impl Tokens {
         now: i64,
     ) -> Result<Signed, TokenError> {
         let ttl = match token_type {
-            TokenType::Access => self.access_ttl,
-            TokenType::Refresh => self.refresh_ttl,
+            TokenType::Access => self.settings.access_ttl,
+            TokenType::Refresh => self.settings.refresh_ttl,
         };
         let claims = Claims {
             sub: user_id.to_string(),
@@ -153,12 +141,12 @@ impl Tokens {
         let mut body = serde_json::to_value(&claims).map_err(|_| TokenError::Invalid)?;
         let map = body.as_object_mut().ok_or(TokenError::Invalid)?;
         if let Some(id) = map.remove("user_id") {
-            map.insert(self.options.user_id_claim.clone(), id);
+            map.insert(self.settings.user_id_claim.clone(), id);
         }
-        if let Some(issuer) = &self.options.issuer {
+        if let Some(issuer) = &self.settings.issuer {
             map.insert("iss".into(), issuer.as_str().into());
         }
-        if let Some(audience) = &self.options.audience {
+        if let Some(audience) = &self.settings.audience {
             map.insert("aud".into(), audience.as_str().into());
         }
         let signing = &self.keys.signing;
@@ -197,7 +185,7 @@ impl Tokens {
             ErrorKind::ExpiredSignature => TokenError::Expired,
             _ => TokenError::Invalid,
         };
-        let claims: Claims = if self.options.user_id_claim == "user_id" {
+        let claims: Claims = if self.settings.user_id_claim == "user_id" {
             jsonwebtoken::decode::<Claims>(token, &key.key, validation)
                 .map_err(failed)?
                 .claims
@@ -209,7 +197,7 @@ impl Tokens {
             .map_err(failed)?;
             let user_id = data
                 .claims
-                .remove(&self.options.user_id_claim)
+                .remove(&self.settings.user_id_claim)
                 .ok_or(TokenError::Invalid)?;
             data.claims.insert("user_id".into(), user_id);
             serde_json::from_value(serde_json::Value::Object(data.claims))
@@ -225,19 +213,28 @@ impl Tokens {
 
 /// The checks for one algorithm: signature, `exp`/`nbf` with the leeway, the required
 /// claims, and `iss`/`aud` when configured.
-fn validation(algorithm: jsonwebtoken::Algorithm, options: &TokenOptions) -> Validation {
+fn validation(algorithm: jsonwebtoken::Algorithm, options: &TokenSettings) -> Validation {
     let mut validation = Validation::new(algorithm);
-    validation.leeway = options.leeway;
+    validation.leeway = options.leeway.as_secs();
     validation.validate_nbf = true;
-    validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+    // jsonwebtoken checks `iss` and `aud` only when a token carries them, unless they are
+    // required: a configured issuer or audience must also be present.
+    let mut required = vec!["exp", "iat", "sub"];
     match &options.issuer {
-        Some(issuer) => validation.set_issuer(&[issuer]),
+        Some(issuer) => {
+            validation.set_issuer(&[issuer]);
+            required.push("iss");
+        }
         None => validation.iss = None,
     }
     match &options.audience {
-        Some(audience) => validation.set_audience(&[audience]),
+        Some(audience) => {
+            validation.set_audience(&[audience]);
+            required.push("aud");
+        }
         None => validation.validate_aud = false,
     }
+    validation.set_required_spec_claims(&required);
     validation
 }
 
@@ -251,8 +248,9 @@ pub fn random_id() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{TokenError, TokenOptions, TokenType, Tokens};
+    use super::{TokenError, TokenType, Tokens};
     use crate::server::auth::keys::KeySet;
+    use crate::server::config::TokenSettings;
     use crate::server::now;
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
     use secrecy::{ExposeSecret, SecretString};
@@ -262,13 +260,14 @@ mod tests {
         Tokens::new(KeySet::hmac(&SecretString::from(secret), &[]), options())
     }
 
-    fn options() -> TokenOptions {
-        TokenOptions {
+    fn options() -> TokenSettings {
+        TokenSettings {
             access_ttl: Duration::from_secs(300),
             refresh_ttl: Duration::from_secs(3600),
+            refresh_reuse_grace: Duration::from_secs(10),
+            leeway: Duration::ZERO,
             issuer: None,
             audience: None,
-            leeway: 0,
             user_id_claim: "user_id".into(),
         }
     }
@@ -357,6 +356,30 @@ mod tests {
             "c".repeat(100)
         );
         assert_eq!(t.verify(&huge, TokenType::Access), Err(TokenError::Invalid));
+    }
+
+    /// A token another service minted with the same secret but without our `iss` / `aud`.
+    #[test]
+    fn a_configured_issuer_or_audience_must_be_present() {
+        let anonymous = tokens(KEY);
+        let bare = token(&anonymous, TokenType::Access, now());
+        for (issuer, audience) in [(Some("latchkey"), None), (None, Some("api"))] {
+            let strict = Tokens::new(
+                KeySet::hmac(&SecretString::from(KEY), &[]),
+                TokenSettings {
+                    issuer: issuer.map(str::to_string),
+                    audience: audience.map(str::to_string),
+                    ..options()
+                },
+            );
+            assert_eq!(
+                strict.verify(&bare, TokenType::Access),
+                Err(TokenError::Invalid),
+                "issuer {issuer:?}, audience {audience:?}"
+            );
+            let own = token(&strict, TokenType::Access, now());
+            assert!(strict.verify(&own, TokenType::Access).is_ok());
+        }
     }
 
     #[test]

@@ -1,24 +1,9 @@
 //! Login sessions and their refresh tokens (stored only as hashes).
 
-use super::Db;
+use super::{Db, DbError, Timestamp, on_db};
 
-/// What presenting a refresh token did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rotation {
-    /// The token was live: it is now used and its successor stored.
-    Rotated { user_id: i64, session_id: String },
-    /// The token was rotated `rotated_at`, within the grace window, by a concurrent request
-    /// of the same browser (or a retry whose answer was lost). The session is still good.
-    AlreadyRotated {
-        user_id: i64,
-        session_id: String,
-        rotated_at: i64,
-    },
-    /// Reused after the grace window: someone kept a copy, so the session is now revoked.
-    Reused { session_id: String },
-    /// Unknown, expired or revoked.
-    Refused,
-}
+const INSERT_TOKEN: &str =
+    "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)";
 
 /// Starts a session with its first refresh token.
 ///
@@ -31,129 +16,126 @@ pub async fn create(
     token_hash: &str,
     expires_at: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
-    sqlx::query("INSERT INTO sessions (id, user_id, created_at) VALUES ($1, $2, $3)")
-        .bind(session_id)
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    insert_token(&mut tx, token_hash, session_id, expires_at).await?;
-    tx.commit().await
+) -> Result<(), DbError> {
+    on_db!(db, "sessions.create", pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("INSERT INTO sessions (id, user_id, created_at) VALUES ($1, $2, $3)")
+            .bind(session_id)
+            .bind(user_id)
+            .bind(Timestamp(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(INSERT_TOKEN)
+            .bind(token_hash)
+            .bind(session_id)
+            .bind(Timestamp(expires_at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
 }
 
-async fn insert_token(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    token_hash: &str,
-    session_id: &str,
-    expires_at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)",
-    )
-    .bind(token_hash)
-    .bind(session_id)
-    .bind(expires_at)
-    .execute(&mut **tx)
-    .await
-    .map(drop)
-}
+/// The session a refresh token was live in, as `(user_id, session_id)`.
+pub type Owner = (i64, String);
 
-/// Uses the refresh token `old_hash` and stores `new_hash` as its successor, atomically: the
-/// conditional update lets exactly one of several concurrent callers win.
+/// Marks the refresh token `old_hash` used and stores `new_hash` as its successor, atomically,
+/// if it is live (unused, unexpired, its session not revoked): the conditional update lets
+/// exactly one of several concurrent callers win. `None` for every loser.
 ///
 /// # Errors
 /// The database error.
-pub async fn rotate(
+pub async fn use_refresh_token(
     db: &Db,
     old_hash: &str,
     new_hash: &str,
     new_expires_at: i64,
     now: i64,
-    grace_secs: u64,
-) -> Result<Rotation, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let won: Option<(String, i64)> = sqlx::query_as(
-        "UPDATE refresh_tokens SET used_at = $1 \
-         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-         AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL) \
-         RETURNING session_id, (SELECT user_id FROM sessions WHERE sessions.id = session_id)",
-    )
-    .bind(now)
-    .bind(old_hash)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((session_id, user_id)) = won {
-        insert_token(&mut tx, new_hash, &session_id, new_expires_at).await?;
+) -> Result<Option<Owner>, DbError> {
+    on_db!(db, "sessions.use_refresh_token", pool => {
+        let mut tx = pool.begin().await?;
+        let won: Option<(String, i64)> = sqlx::query_as(
+            "UPDATE refresh_tokens SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL) \
+             RETURNING session_id, (SELECT user_id FROM sessions WHERE sessions.id = session_id)",
+        )
+        .bind(Timestamp(now))
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((session_id, user_id)) = won else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        sqlx::query(INSERT_TOKEN)
+            .bind(new_hash)
+            .bind(&session_id)
+            .bind(Timestamp(new_expires_at))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        return Ok(Rotation::Rotated {
-            user_id,
-            session_id,
-        });
-    }
-    tx.rollback().await?;
-
-    let seen: Option<SeenToken> = sqlx::query_as(
-        "SELECT refresh_tokens.session_id, sessions.user_id, refresh_tokens.used_at, \
-         refresh_tokens.expires_at, sessions.revoked_at \
-         FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id \
-         WHERE refresh_tokens.token_hash = $1",
-    )
-    .bind(old_hash)
-    .fetch_optional(db)
-    .await?;
-    let Some(seen) = seen.filter(|s| s.revoked_at.is_none()) else {
-        return Ok(Rotation::Refused);
-    };
-    Ok(match seen.used_at {
-        Some(used_at)
-            if seen.expires_at > now
-                && now - used_at <= i64::try_from(grace_secs).unwrap_or(i64::MAX) =>
-        {
-            Rotation::AlreadyRotated {
-                user_id: seen.user_id,
-                session_id: seen.session_id,
-                rotated_at: used_at,
-            }
-        }
-        Some(_) => {
-            // A rotated token came back after the grace window: someone kept a copy.
-            tracing::warn!(
-                target: "security",
-                user_id = seen.user_id,
-                "refresh token reused after its grace window; session revoked"
-            );
-            revoke(db, &seen.session_id, now).await?;
-            Rotation::Reused {
-                session_id: seen.session_id,
-            }
-        }
-        None => Rotation::Refused,
+        Ok(Some((user_id, session_id)))
     })
 }
 
-/// A refresh token that lost the conditional update, and why.
+/// A stored refresh token, whatever its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub session_id: String,
+    pub user_id: i64,
+    /// When it was rotated, if it was.
+    pub used_at: Option<i64>,
+    pub expires_at: i64,
+    pub session_revoked: bool,
+}
+
 #[derive(sqlx::FromRow)]
-struct SeenToken {
+struct StoredTokenRow {
     session_id: String,
     user_id: i64,
-    used_at: Option<i64>,
-    expires_at: i64,
-    revoked_at: Option<i64>,
+    used_at: Option<Timestamp>,
+    expires_at: Timestamp,
+    revoked_at: Option<Timestamp>,
+}
+
+/// The refresh token stored under `token_hash`, with its session's state.
+///
+/// # Errors
+/// The database error.
+pub async fn find_refresh_token(db: &Db, token_hash: &str) -> Result<Option<StoredToken>, DbError> {
+    let row: Option<StoredTokenRow> = on_db!(db, "sessions.find_refresh_token", pool => {
+        sqlx::query_as(
+            "SELECT refresh_tokens.session_id, sessions.user_id, refresh_tokens.used_at, \
+             refresh_tokens.expires_at, sessions.revoked_at \
+             FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id \
+             WHERE refresh_tokens.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(row.map(|row| StoredToken {
+        session_id: row.session_id,
+        user_id: row.user_id,
+        used_at: row.used_at.map(i64::from),
+        expires_at: row.expires_at.0,
+        session_revoked: row.revoked_at.is_some(),
+    }))
 }
 
 /// Whether a refresh token is known and not yet used.
 ///
 /// # Errors
 /// The database error.
-pub async fn refresh_token_unused(db: &Db, token_hash: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<String> = sqlx::query_scalar(
-        "SELECT token_hash FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL",
-    )
-    .bind(token_hash)
-    .fetch_optional(db)
-    .await?;
+pub async fn refresh_token_unused(db: &Db, token_hash: &str) -> Result<bool, DbError> {
+    let found: Option<String> = on_db!(db, "sessions.refresh_token_unused", pool => {
+        sqlx::query_scalar(
+            "SELECT token_hash FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await
+    })?;
     Ok(found.is_some())
 }
 
@@ -161,100 +143,85 @@ pub async fn refresh_token_unused(db: &Db, token_hash: &str) -> Result<bool, sql
 ///
 /// # Errors
 /// The database error.
-pub async fn revoke(db: &Db, session_id: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(session_id)
-        .execute(db)
-        .await
-        .map(drop)
+pub async fn revoke(db: &Db, session_id: &str, now: i64) -> Result<(), DbError> {
+    on_db!(db, "sessions.revoke", pool => {
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(Timestamp(now))
+            .bind(session_id)
+            .execute(pool)
+            .await
+            .map(drop)
+    })
 }
 
-/// Ends every session of a user (log-out everywhere, deactivation).
+/// Ends every session of a user (log-out everywhere, deactivation). Returns how many.
 ///
 /// # Errors
 /// The database error.
-pub async fn revoke_all(db: &Db, user_id: i64, now: i64) -> Result<u64, sqlx::Error> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(now)
+pub async fn revoke_all(db: &Db, user_id: i64, now: i64) -> Result<u64, DbError> {
+    on_db!(db, "sessions.revoke_all", pool => {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(Timestamp(now))
         .bind(user_id)
-        .execute(db)
+        .execute(pool)
         .await
         .map(|r| r.rows_affected())
+    })
 }
 
-/// Ends every session of a user but `keep`.
+/// Ends every session of a user but `keep`. Returns how many.
 ///
 /// # Errors
 /// The database error.
-pub async fn revoke_others(
-    db: &Db,
-    user_id: i64,
-    keep: &str,
-    now: i64,
-) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(user_id)
-    .bind(keep)
-    .execute(db)
-    .await
-    .map(|r| r.rows_affected())
+pub async fn revoke_others(db: &Db, user_id: i64, keep: &str, now: i64) -> Result<u64, DbError> {
+    on_db!(db, "sessions.revoke_others", pool => {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
+        )
+        .bind(Timestamp(now))
+        .bind(user_id)
+        .bind(keep)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+    })
 }
 
-/// What one sweep removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Swept {
-    pub refresh_tokens: u64,
-    pub sessions: u64,
-    pub throttles: u64,
-}
-
-/// Deletes at most `batch` rows of each kind that can never be used again: refresh tokens past
-/// their expiry or of revoked sessions (a used token is kept until it expires, so its reuse is
-/// still recognised as theft), sessions revoked or without a live refresh token, and throttle
-/// counters whose window and back-off are over. Small batches keep each statement short, so
-/// the sweep never holds locks that requests wait on.
+/// Deletes at most `batch` refresh tokens and at most `batch` sessions that can never be used
+/// again: tokens past their expiry or of revoked sessions (a used token is kept until it
+/// expires, so its reuse is still recognised as theft), sessions revoked or without a live
+/// refresh token. Small batches keep each statement short, so the sweep never holds locks that
+/// requests wait on. Returns `(refresh_tokens, sessions)` deleted.
 ///
 /// # Errors
 /// The database error.
-pub async fn sweep(db: &Db, now: i64, batch: i64, max_window: i64) -> Result<Swept, sqlx::Error> {
-    let refresh_tokens = sqlx::query(
-        "DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM refresh_tokens \
-         WHERE expires_at <= $1 \
-         OR session_id IN (SELECT id FROM sessions WHERE revoked_at IS NOT NULL) LIMIT $2)",
-    )
-    .bind(now)
-    .bind(batch)
-    .execute(db)
-    .await?
-    .rows_affected();
-    let sessions = sqlx::query(
-        "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE revoked_at IS NOT NULL \
-         OR NOT EXISTS (SELECT 1 FROM refresh_tokens \
-                        WHERE refresh_tokens.session_id = sessions.id AND expires_at > $1) \
-         LIMIT $2)",
-    )
-    .bind(now)
-    .bind(batch)
-    .execute(db)
-    .await?
-    .rows_affected();
-    let throttles = sqlx::query(
-        "DELETE FROM throttles WHERE bucket IN (SELECT bucket FROM throttles \
-         WHERE window_start <= $1 AND blocked_until <= $2 LIMIT $3)",
-    )
-    .bind(now - max_window)
-    .bind(now)
-    .bind(batch)
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(Swept {
-        refresh_tokens,
-        sessions,
-        throttles,
+pub async fn sweep(db: &Db, now: i64, batch: i64) -> Result<(u64, u64), DbError> {
+    on_db!(db, "sessions.sweep", pool => {
+        let refresh_tokens = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM refresh_tokens \
+             WHERE expires_at <= $1 \
+             OR session_id IN (SELECT id FROM sessions WHERE revoked_at IS NOT NULL) LIMIT $2)",
+        )
+        .bind(Timestamp(now))
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        let sessions = sqlx::query(
+            "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+             WHERE revoked_at IS NOT NULL \
+             OR NOT EXISTS (SELECT 1 FROM refresh_tokens \
+                            WHERE refresh_tokens.session_id = sessions.id AND expires_at > $1) \
+             LIMIT $2)",
+        )
+        .bind(Timestamp(now))
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        Ok((refresh_tokens, sessions))
     })
 }

@@ -17,8 +17,6 @@ use crate::error::AppError;
 pub enum ApiError {
     /// 400 `{"field": ["message", ...]}`, as DRF serializers answer.
     Fields(BTreeMap<String, Vec<String>>),
-    /// 400 `{"detail": ...}` for a body that is not the JSON expected.
-    BadRequest(String),
     /// 401 for a failed token request.
     NoActiveAccount,
     /// 401: no credentials were sent.
@@ -28,11 +26,13 @@ pub enum ApiError {
         expired: bool,
     },
     NotFound,
+    /// 405 for a path that exists with other methods (axum adds `Allow`).
+    MethodNotAllowed(axum::http::Method),
     /// 429 with `Retry-After`, in DRF's throttling words.
     Throttled(u64),
-    /// 503 with `Retry-After`.
-    Busy,
-    Internal,
+    /// Anything else, answered as [`AppError`] answers everywhere: its status, `Retry-After`
+    /// for 503, and `{"detail"}` (with `"code": "busy"` for 503).
+    App(AppError),
 }
 
 impl From<AppError> for ApiError {
@@ -42,15 +42,14 @@ impl From<AppError> for ApiError {
             AppError::InvalidCredentials => Self::NoActiveAccount,
             AppError::Unauthorized => Self::TokenNotValid { expired: false },
             AppError::Throttled { retry_after } => Self::Throttled(retry_after),
-            AppError::Busy => Self::Busy,
-            AppError::Forbidden | AppError::Internal | AppError::Network => Self::Internal,
+            other => Self::App(other),
         }
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        Self::BadRequest(match rejection {
+        Self::App(AppError::BadRequest(match rejection {
             JsonRejection::MissingJsonContentType(_) => {
                 "Send the body as JSON with Content-Type: application/json.".to_string()
             }
@@ -59,7 +58,7 @@ impl From<JsonRejection> for ApiError {
                 format!("The JSON has the wrong shape: {}", e.body_text())
             }
             _ => "The request body could not be read.".to_string(),
-        })
+        }))
     }
 }
 
@@ -98,16 +97,13 @@ fn detail(detail: impl Into<String>, code: Option<&'static str>) -> Detail {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            Self::Throttled(seconds) => Some(*seconds),
+            _ => None,
+        };
         let (status, body) = match self {
             Self::Fields(fields) => {
                 return (StatusCode::BAD_REQUEST, Json(BadRequest::Fields(fields))).into_response();
-            }
-            Self::BadRequest(text) => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    Json(BadRequest::Detail(detail(text, None))),
-                )
-                    .into_response();
             }
             Self::NoActiveAccount => (
                 StatusCode::UNAUTHORIZED,
@@ -144,43 +140,44 @@ impl IntoResponse for ApiError {
                 },
             ),
             Self::NotFound => (StatusCode::NOT_FOUND, detail("Not found.", None)),
-            Self::Throttled(seconds) => {
-                return retry_after(
-                    seconds,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    detail(
-                        format!("Request was throttled. Expected available in {seconds} seconds."),
-                        Some("throttled"),
-                    ),
-                );
-            }
-            Self::Busy => {
-                return retry_after(
-                    1,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    detail(AppError::Busy.to_string(), Some("busy")),
-                );
-            }
-            Self::Internal => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                detail("Something went wrong on our side. Please try again.", None),
+            Self::MethodNotAllowed(method) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                detail(format!("Method \"{method}\" not allowed."), None),
             ),
+            Self::Throttled(seconds) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                detail(
+                    format!("Request was throttled. Expected available in {seconds} seconds."),
+                    Some("throttled"),
+                ),
+            ),
+            Self::App(error) => {
+                let code = matches!(error, AppError::Busy).then_some("busy");
+                let body = detail(error.to_string(), code);
+                let mut response = if matches!(error, AppError::BadRequest(_)) {
+                    (error.status(), Json(BadRequest::Detail(body))).into_response()
+                } else {
+                    (error.status(), Json(body)).into_response()
+                };
+                if let Some(seconds) = error.retry_after() {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                }
+                return response;
+            }
         };
         let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
+            headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"api\""),
             );
         }
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
-}
-
-fn retry_after(seconds: u64, status: StatusCode, body: Detail) -> Response {
-    let mut response = (status, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
 }

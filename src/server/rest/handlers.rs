@@ -17,7 +17,7 @@ use crate::{
     domain::UserView,
     error::{AppError, FieldError, FieldErrors},
     server::{
-        auth::{Identity, client::ClientAddr},
+        http::{Identity, client::ClientAddr},
         services::{
             accounts::{self, ProfileInput},
             sessions::{self, Access, Issued},
@@ -95,8 +95,8 @@ pub async fn register(
         last_name: body.last_name.unwrap_or_default(),
     };
     let password = body.password.unwrap_or_default();
-    match accounts::register(&state, &input, &password, client).await {
-        Ok(user) => Ok((StatusCode::CREATED, Json(accounts::view(&user)))),
+    match accounts::sign_up(&state.services, &input, &password, client).await {
+        Ok(user) => Ok((StatusCode::CREATED, Json(user.view()))),
         Err(AppError::Validation(mut fields)) => {
             for field in missing {
                 fields
@@ -150,7 +150,7 @@ pub async fn obtain(
     let login = required(&mut errors, "username", login);
     let password = required(&mut errors, "password", body.password);
     fields_or(errors)?;
-    let (_, issued) = match sessions::login(&state, &login, &password, client).await {
+    let (_, issued) = match sessions::login(&state.services, &login, &password, client).await {
         // The service names the typed login `login`; this API calls it `username`.
         Err(AppError::Validation(mut fields)) => {
             if let Some(messages) = fields.errors.remove("login") {
@@ -188,7 +188,7 @@ pub async fn refresh(
     body: Body<RefreshBody>,
 ) -> Result<Json<Pair>, ApiError> {
     let token = refresh_field(body)?;
-    let (_, issued) = sessions::refresh(&state, &token, client).await?;
+    let (_, issued) = sessions::refresh(&state.services, &token, client).await?;
     Ok(Json(issued.into()))
 }
 
@@ -210,7 +210,7 @@ pub async fn verify(
     let mut errors = FieldErrors::default();
     let token = required(&mut errors, "token", body.token);
     fields_or(errors)?;
-    match sessions::check_any(&state, &token).await? {
+    match sessions::check_any(&state.services, &token).await? {
         Access::Valid(..) => Ok(Json(Empty {})),
         Access::Expired => Err(ApiError::TokenNotValid { expired: true }),
         Access::Invalid => Err(ApiError::TokenNotValid { expired: false }),
@@ -226,7 +226,7 @@ pub async fn blacklist(
     body: Body<RefreshBody>,
 ) -> Result<Json<Empty>, ApiError> {
     let token = refresh_field(body)?;
-    sessions::revoke_by_refresh(&state, &token).await?;
+    sessions::revoke_by_refresh(&state.services, &token).await?;
     Ok(Json(Empty {}))
 }
 
@@ -249,10 +249,16 @@ impl FromRequestParts<AppState> for BearerUser {
             .trim()
             .split_once(' ')
             .ok_or(ApiError::NotAuthenticated)?;
-        if !state.settings.auth_header_types.iter().any(|t| t == kind) {
+        if !state
+            .settings
+            .site
+            .auth_header_types
+            .iter()
+            .any(|t| t == kind)
+        {
             return Err(ApiError::NotAuthenticated);
         }
-        match sessions::authenticate(state, token.trim()).await? {
+        match sessions::authenticate(&state.services, token.trim()).await? {
             Access::Valid(user, claims) => Ok(Self(Identity::new(*user, &claims))),
             Access::Expired => Err(ApiError::TokenNotValid { expired: true }),
             Access::Invalid => Err(ApiError::TokenNotValid { expired: false }),
@@ -264,7 +270,7 @@ impl FromRequestParts<AppState> for BearerUser {
     responses((status = 200, description = "The signed-in user", body = UserView),
               (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
 pub async fn me(BearerUser(identity): BearerUser) -> Json<UserView> {
-    Json(accounts::view(&identity.user))
+    Json(identity.user.view())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -296,7 +302,9 @@ pub async fn update_me(
         first_name: body.first_name.unwrap_or_else(|| user.first_name.clone()),
         last_name: body.last_name.unwrap_or_else(|| user.last_name.clone()),
     };
-    Ok(Json(accounts::update_profile(&state, user, &input).await?))
+    Ok(Json(
+        accounts::update_profile(&state.services, user, &input).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -324,7 +332,14 @@ pub async fn change_password(
     let current = required(&mut errors, "current_password", body.current_password);
     let new = required(&mut errors, "new_password", body.new_password);
     fields_or(errors)?;
-    accounts::change_password(&state, &identity.user, &identity.session_id, &current, &new).await?;
+    accounts::change_password(
+        &state.services,
+        &identity.user,
+        &identity.session_id,
+        &current,
+        &new,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -341,7 +356,7 @@ pub async fn logout_everywhere(
     State(state): State<AppState>,
     BearerUser(identity): BearerUser,
 ) -> Result<Json<Ended>, ApiError> {
-    let sessions_ended = sessions::logout_everywhere(&state, identity.user.id).await?;
+    let sessions_ended = sessions::logout_everywhere(&state.services, identity.user.id).await?;
     Ok(Json(Ended { sessions_ended }))
 }
 
@@ -366,6 +381,6 @@ pub async fn deactivate(
     let mut errors = FieldErrors::default();
     let password = required(&mut errors, "password", body.password);
     fields_or(errors)?;
-    accounts::deactivate(&state, &identity.user, &password).await?;
+    accounts::deactivate(&state.services, &identity.user, &password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

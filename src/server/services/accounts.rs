@@ -4,18 +4,16 @@ use std::net::IpAddr;
 
 use secrecy::SecretString;
 
+use super::{Services, session_cache::Change, throttles};
 use crate::{
     domain::{Email, Password, UserView, Username},
     error::{AppError, FieldError, FieldErrors},
     server::{
-        auth::live::Change,
         db::{
             self,
-            users::{UserFields, UserRow},
+            users::{User, UserFields},
         },
         now,
-        services::throttle,
-        state::AppState,
     },
 };
 
@@ -91,13 +89,18 @@ fn parse_profile(input: &ProfileInput, errors: &mut FieldErrors) -> Option<Profi
 }
 
 async fn check_unique(
-    state: &AppState,
+    services: &Services,
     profile: &Profile,
     except: Option<i64>,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
-    let (username_taken, email_taken) =
-        db::users::taken(&state.db, &profile.username_key, &profile.email_key, except).await?;
+    let (username_taken, email_taken) = db::users::taken(
+        &services.db,
+        &profile.username_key,
+        &profile.email_key,
+        except,
+    )
+    .await?;
     if username_taken {
         errors.add("username", FieldError::new("That username is taken."));
     }
@@ -112,16 +115,16 @@ async fn check_unique(
 
 /// A unique violation lost a race with another request: report it like the pre-check would.
 async fn taken_after_race(
-    state: &AppState,
+    services: &Services,
     profile: &Profile,
     except: Option<i64>,
     mut errors: FieldErrors,
-    error: sqlx::Error,
+    error: db::DbError,
 ) -> AppError {
     if !db::is_unique_violation(&error) {
         return error.into();
     }
-    match check_unique(state, profile, except, &mut errors).await {
+    match check_unique(services, profile, except, &mut errors).await {
         Ok(()) if !errors.is_empty() => AppError::Validation(errors),
         Ok(()) => error.into(),
         Err(e) => e,
@@ -135,13 +138,13 @@ async fn taken_after_race(
 /// [`AppError::Throttled`] past the client's registration rate limit;
 /// [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all)]
-pub async fn register(
-    state: &AppState,
+pub async fn sign_up(
+    services: &Services,
     input: &ProfileInput,
     password: &str,
     client: IpAddr,
-) -> Result<UserRow, AppError> {
-    throttle::take(state, throttle::REGISTRATION, &client.to_string()).await?;
+) -> Result<User, AppError> {
+    throttles::take(services, throttles::SIGN_UP, &client.to_string()).await?;
     let mut errors = FieldErrors::default();
     let profile = parse_profile(input, &mut errors);
     let attributes = [
@@ -154,30 +157,29 @@ pub async fn register(
     let (Some(profile), Some(password)) = (profile, password) else {
         return Err(AppError::Validation(errors));
     };
-    check_unique(state, &profile, None, &mut errors).await?;
+    check_unique(services, &profile, None, &mut errors).await?;
     errors.clone().into_result()?;
 
-    let hash = state
+    let hash = services
         .passwords
         .hash(SecretString::from(password.expose()))
         .await?;
     let now = now();
-    match db::users::insert(&state.db, &profile.fields(), &hash, now).await {
+    match db::users::insert(&services.db, &profile.fields(), &hash, now).await {
         Ok(id) => {
             tracing::info!(user_id = id, "account created");
-            Ok(UserRow {
+            Ok(User {
                 id,
                 username: profile.username.as_str().to_string(),
                 email: profile.email.as_str().to_string(),
-                password_hash: hash,
                 first_name: profile.first_name,
                 last_name: profile.last_name,
-                is_active: db::users::Active(true),
+                is_active: true,
                 date_joined: now,
                 last_login: None,
             })
         }
-        Err(e) => Err(taken_after_race(state, &profile, None, errors, e).await),
+        Err(e) => Err(taken_after_race(services, &profile, None, errors, e).await),
     }
 }
 
@@ -187,26 +189,29 @@ pub async fn register(
 /// [`AppError::Validation`] for invalid or taken values; [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn update_profile(
-    state: &AppState,
-    user: &UserRow,
+    services: &Services,
+    user: &User,
     input: &ProfileInput,
 ) -> Result<UserView, AppError> {
     let mut errors = FieldErrors::default();
     let Some(profile) = parse_profile(input, &mut errors) else {
         return Err(AppError::Validation(errors));
     };
-    check_unique(state, &profile, Some(user.id), &mut errors).await?;
+    check_unique(services, &profile, Some(user.id), &mut errors).await?;
     errors.clone().into_result()?;
-    if let Err(e) = db::users::update_profile(&state.db, user.id, &profile.fields()).await {
-        return Err(taken_after_race(state, &profile, Some(user.id), errors, e).await);
+    if let Err(e) = db::users::update_profile(&services.db, user.id, &profile.fields()).await {
+        return Err(taken_after_race(services, &profile, Some(user.id), errors, e).await);
     }
-    state.live.publish(&state.db, Change::User(user.id)).await;
+    services
+        .cache
+        .publish(&services.db, Change::User(user.id))
+        .await;
     Ok(UserView {
         username: profile.username.as_str().to_string(),
         email: profile.email.as_str().to_string(),
         first_name: profile.first_name,
         last_name: profile.last_name,
-        ..view(user)
+        ..user.view()
     })
 }
 
@@ -218,13 +223,13 @@ pub async fn update_profile(
 /// [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
 pub async fn change_password(
-    state: &AppState,
-    user: &UserRow,
+    services: &Services,
+    user: &User,
     session_id: &str,
     current: &str,
     new: &str,
 ) -> Result<u64, AppError> {
-    throttle::take(state, throttle::PASSWORD_CHANGE, &user.id.to_string()).await?;
+    throttles::take(services, throttles::PASSWORD_CHANGE, &user.id.to_string()).await?;
     let mut errors = FieldErrors::default();
     let attributes = [
         user.username.as_str(),
@@ -233,7 +238,7 @@ pub async fn change_password(
         user.last_name.as_str(),
     ];
     let new = errors.check("new_password", Password::parse(new, &attributes));
-    let current_ok = confirms(state, user, current).await?;
+    let current_ok = confirms(services, user, current).await?;
     if !current_ok {
         errors.add(
             "current_password",
@@ -243,13 +248,16 @@ pub async fn change_password(
     let Some(new) = new.filter(|_| current_ok) else {
         return Err(AppError::Validation(errors));
     };
-    let hash = state
+    let hash = services
         .passwords
         .hash(SecretString::from(new.expose()))
         .await?;
-    db::users::set_password_hash(&state.db, user.id, &hash).await?;
-    let ended = db::sessions::revoke_others(&state.db, user.id, session_id, now()).await?;
-    state.live.publish(&state.db, Change::User(user.id)).await;
+    db::users::set_password_hash(&services.db, user.id, &hash).await?;
+    let ended = db::sessions::revoke_others(&services.db, user.id, session_id, now()).await?;
+    services
+        .cache
+        .publish(&services.db, Change::User(user.id))
+        .await;
     tracing::info!(sessions_ended = ended, "password changed");
     Ok(ended)
 }
@@ -261,39 +269,33 @@ pub async fn change_password(
 /// [`AppError::Validation`] when the password is wrong; [`AppError::Throttled`] past the
 /// account's limit on attempts; [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
-pub async fn deactivate(state: &AppState, user: &UserRow, password: &str) -> Result<(), AppError> {
-    throttle::take(state, throttle::PASSWORD_CHANGE, &user.id.to_string()).await?;
-    if !confirms(state, user, password).await? {
+pub async fn deactivate(services: &Services, user: &User, password: &str) -> Result<(), AppError> {
+    throttles::take(services, throttles::PASSWORD_CHANGE, &user.id.to_string()).await?;
+    if !confirms(services, user, password).await? {
         let mut errors = FieldErrors::default();
         errors.add("password", FieldError::new("Your password is not correct."));
         return Err(AppError::Validation(errors));
     }
-    db::users::set_active(&state.db, user.id, false).await?;
-    db::sessions::revoke_all(&state.db, user.id, now()).await?;
-    state.live.publish(&state.db, Change::User(user.id)).await;
+    db::users::set_active(&services.db, user.id, false).await?;
+    db::sessions::revoke_all(&services.db, user.id, now()).await?;
+    services
+        .cache
+        .publish(&services.db, Change::User(user.id))
+        .await;
     tracing::info!(target: "security", "account deactivated");
     Ok(())
 }
 
-/// Whether `password` is the user's own (asked again before a sensitive change).
-async fn confirms(state: &AppState, user: &UserRow, password: &str) -> Result<bool, AppError> {
-    Ok(crate::domain::check_typed(password).is_ok()
-        && state
-            .passwords
-            .verify(Some(&user.password_hash), SecretString::from(password))
-            .await?
-            .is_right())
-}
-
-/// What the browser may see of a stored user.
-pub fn view(user: &UserRow) -> UserView {
-    UserView {
-        id: user.id,
-        username: user.username.clone(),
-        email: user.email.clone(),
-        first_name: user.first_name.clone(),
-        last_name: user.last_name.clone(),
-        date_joined: user.date_joined,
-        last_login: user.last_login,
+/// Whether `password` is the user's own (asked again before a sensitive change). The hash is
+/// read here, for this check only.
+async fn confirms(services: &Services, user: &User, password: &str) -> Result<bool, AppError> {
+    if crate::domain::check_typed(password).is_err() {
+        return Ok(false);
     }
+    let hash = db::users::password_hash(&services.db, user.id).await?;
+    Ok(services
+        .passwords
+        .verify(hash.as_deref(), SecretString::from(password))
+        .await?
+        .is_right())
 }

@@ -3,14 +3,10 @@
 
 use std::time::Duration;
 
+use super::{Services, throttles::LONGEST_WINDOW};
 use crate::{
     error::AppError,
-    server::{
-        db::{self, sessions::Swept},
-        now,
-        services::throttle,
-        state::AppState,
-    },
+    server::{db, now},
 };
 
 /// How often each instance sweeps.
@@ -18,24 +14,29 @@ const INTERVAL: Duration = Duration::from_secs(300);
 /// Rows per statement.
 const BATCH: i64 = 500;
 
+/// What one sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub refresh_tokens: u64,
+    pub sessions: u64,
+    pub throttles: u64,
+}
+
 /// Sweeps until nothing is left to delete, a batch at a time.
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
-pub async fn sweep(state: &AppState, batch: i64) -> Result<Swept, AppError> {
+pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
     let mut total = Swept::default();
     loop {
-        let swept = db::sessions::sweep(&state.db, now(), batch, throttle::LONGEST_WINDOW).await?;
-        total.refresh_tokens += swept.refresh_tokens;
-        total.sessions += swept.sessions;
-        total.throttles += swept.throttles;
-        let full = i64::try_from(
-            swept
-                .refresh_tokens
-                .max(swept.sessions)
-                .max(swept.throttles),
-        )
-        .unwrap_or(i64::MAX);
+        let now = now();
+        let (refresh_tokens, sessions) = db::sessions::sweep(&services.db, now, batch).await?;
+        let throttles =
+            db::throttles::sweep(&services.db, now - LONGEST_WINDOW, now, batch).await?;
+        total.refresh_tokens += refresh_tokens;
+        total.sessions += sessions;
+        total.throttles += throttles;
+        let full = i64::try_from(refresh_tokens.max(sessions).max(throttles)).unwrap_or(i64::MAX);
         if full < batch {
             return Ok(total);
         }
@@ -45,13 +46,13 @@ pub async fn sweep(state: &AppState, batch: i64) -> Result<Swept, AppError> {
 }
 
 /// Sweeps every few minutes for as long as the returned task runs.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn(services: Services) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match sweep(&state, BATCH).await {
+            match sweep(&services, BATCH).await {
                 Ok(swept) if swept != Swept::default() => tracing::info!(
                     refresh_tokens = swept.refresh_tokens,
                     sessions = swept.sessions,

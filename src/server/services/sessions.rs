@@ -4,19 +4,21 @@ use std::net::IpAddr;
 
 use secrecy::SecretString;
 
+use super::{
+    Services,
+    session_cache::Change,
+    throttles::{self, LoginBuckets},
+};
 use crate::{
     domain::check_typed,
     error::{AppError, FieldError, FieldErrors},
     server::{
         auth::{
-            live::Change,
             passwords::Verdict,
             tokens::{Claims, Signed, TokenError, TokenType, random_id},
         },
-        db::{self, sessions::Rotation, users::UserRow},
+        db::{self, users::User},
         now,
-        services::throttle::{self, LoginBuckets},
-        state::AppState,
     },
 };
 
@@ -31,7 +33,7 @@ pub struct Issued {
 
 /// What an access token turned out to be.
 pub enum Access {
-    Valid(Box<UserRow>, Claims),
+    Valid(Box<User>, Claims),
     Expired,
     Invalid,
 }
@@ -46,11 +48,11 @@ pub enum Access {
 /// back-off; [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all)]
 pub async fn login(
-    state: &AppState,
+    services: &Services,
     login: &str,
     password: &str,
     client: IpAddr,
-) -> Result<(UserRow, Issued), AppError> {
+) -> Result<(User, Issued), AppError> {
     let mut errors = FieldErrors::default();
     if login.contains('\0') || login.chars().count() > MAX_LOGIN_CHARS {
         errors.add(
@@ -62,33 +64,37 @@ pub async fn login(
     errors.into_result()?;
     let login = crate::domain::fold(login);
     let buckets = LoginBuckets::new(&login, client);
-    buckets.check(state).await?;
-    let user = db::users::find_by_login(&state.db, &login).await?;
-    let verdict = state
+    buckets.check(services).await?;
+    let found = db::users::find_for_login(&services.db, &login).await?;
+    let verdict = services
         .passwords
         .verify(
-            user.as_ref().map(|u| u.password_hash.as_str()),
+            found.as_ref().map(|(_, hash)| hash.as_str()),
             SecretString::from(password),
         )
         .await?;
-    let Some(user) = user.filter(|u| verdict.is_right() && u.is_active.0) else {
+    let user = found.map(|(user, _)| user);
+    let Some(user) = user.filter(|u| verdict.is_right() && u.is_active) else {
         tracing::info!(target: "security", "log-in refused");
-        buckets.failed(state).await?;
+        buckets.failed(services).await?;
         return Err(AppError::InvalidCredentials);
     };
-    buckets.succeeded(state).await?;
+    buckets.succeeded(services).await?;
     if verdict == Verdict::RightButOutdated {
-        let upgraded = state.passwords.hash(SecretString::from(password)).await?;
-        db::users::set_password_hash(&state.db, user.id, &upgraded).await?;
+        let upgraded = services
+            .passwords
+            .hash(SecretString::from(password))
+            .await?;
+        db::users::set_password_hash(&services.db, user.id, &upgraded).await?;
         tracing::info!(
             user_id = user.id,
             "password hash upgraded to the current parameters"
         );
     }
-    let issued = start(state, user.id).await?;
+    let issued = start(services, user.id).await?;
     tracing::info!(user_id = user.id, "logged in");
     Ok((
-        UserRow {
+        User {
             last_login: Some(issued.access.claims.iat),
             ..user
         },
@@ -101,13 +107,13 @@ pub async fn login(
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
-pub async fn start(state: &AppState, user_id: i64) -> Result<Issued, AppError> {
+pub async fn start(services: &Services, user_id: i64) -> Result<Issued, AppError> {
     let now = now();
     let session_id = random_id();
-    let access = sign(state, TokenType::Access, user_id, &session_id, now)?;
-    let refresh = sign(state, TokenType::Refresh, user_id, &session_id, now)?;
+    let access = sign(services, TokenType::Access, user_id, &session_id, now)?;
+    let refresh = sign(services, TokenType::Refresh, user_id, &session_id, now)?;
     db::sessions::create(
-        &state.db,
+        &services.db,
         &session_id,
         user_id,
         &refresh.claims.jti_hash(),
@@ -115,7 +121,7 @@ pub async fn start(state: &AppState, user_id: i64) -> Result<Issued, AppError> {
         now,
     )
     .await?;
-    db::users::set_last_login(&state.db, user_id, now).await?;
+    db::users::set_last_login(&services.db, user_id, now).await?;
     Ok(Issued { access, refresh })
 }
 
@@ -128,27 +134,26 @@ pub async fn start(state: &AppState, user_id: i64) -> Result<Issued, AppError> {
 /// [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all)]
 pub async fn refresh(
-    state: &AppState,
+    services: &Services,
     refresh_token: &str,
     client: IpAddr,
-) -> Result<(UserRow, Issued), AppError> {
-    let verified = state.tokens.verify(refresh_token, TokenType::Refresh);
+) -> Result<(User, Issued), AppError> {
+    let verified = services.tokens.verify(refresh_token, TokenType::Refresh);
     let subject = match &verified {
         Ok(claims) => format!("session:{}", claims.sid),
         Err(_) => format!("address:{client}"),
     };
-    throttle::take(state, throttle::REFRESH, &subject).await?;
+    throttles::take(services, throttles::REFRESH, &subject).await?;
     let claims = verified.map_err(|_| AppError::Unauthorized)?;
     let now = now();
     let successor_id = claims.successor_id();
-    let successor = sign_with_id(state, &claims, successor_id.clone(), now)?;
-    let rotation = db::sessions::rotate(
-        &state.db,
+    let successor = sign_with_id(services, &claims, successor_id.clone(), now)?;
+    let rotation = rotate(
+        services,
         &claims.jti_hash(),
         &successor.claims.jti_hash(),
         successor.claims.exp,
         now,
-        state.settings.refresh_reuse_grace,
     )
     .await?;
     let (user_id, session_id, refresh) = match rotation {
@@ -164,31 +169,95 @@ pub async fn refresh(
         } => (
             user_id,
             session_id,
-            sign_with_id(state, &claims, successor_id, rotated_at)?,
+            sign_with_id(services, &claims, successor_id, rotated_at)?,
         ),
-        Rotation::Reused { session_id } => {
-            state
-                .live
-                .publish(&state.db, Change::Session(session_id))
-                .await;
-            return Err(AppError::Unauthorized);
-        }
         Rotation::Refused => return Err(AppError::Unauthorized),
     };
-    let user = db::users::find_by_session(&state.db, user_id, &session_id)
+    let user = db::users::find_by_session(&services.db, user_id, &session_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let access = sign(state, TokenType::Access, user_id, &session_id, now)?;
+    let access = sign(services, TokenType::Access, user_id, &session_id, now)?;
     tracing::debug!(user_id, "session refreshed");
     Ok((user, Issued { access, refresh }))
+}
+
+/// What presenting a refresh token did.
+enum Rotation {
+    /// The token was live: it is now used and its successor stored.
+    Rotated { user_id: i64, session_id: String },
+    /// The token was rotated `rotated_at`, within the grace window, by a concurrent request
+    /// of the same browser (or a retry whose answer was lost). The session is still good.
+    AlreadyRotated {
+        user_id: i64,
+        session_id: String,
+        rotated_at: i64,
+    },
+    /// Unknown, expired, revoked, or reused after the grace window (the session is then
+    /// revoked: someone kept a copy).
+    Refused,
+}
+
+/// Uses a refresh token, or decides what its earlier use means: within the grace window a
+/// race of the same browser, after it theft.
+async fn rotate(
+    services: &Services,
+    old_hash: &str,
+    new_hash: &str,
+    new_expires_at: i64,
+    now: i64,
+) -> Result<Rotation, AppError> {
+    let db = &services.db;
+    if let Some((user_id, session_id)) =
+        db::sessions::use_refresh_token(db, old_hash, new_hash, new_expires_at, now).await?
+    {
+        return Ok(Rotation::Rotated {
+            user_id,
+            session_id,
+        });
+    }
+    let Some(seen) = db::sessions::find_refresh_token(db, old_hash)
+        .await?
+        .filter(|t| !t.session_revoked)
+    else {
+        return Ok(Rotation::Refused);
+    };
+    let grace =
+        i64::try_from(services.tokens.settings().refresh_reuse_grace.as_secs()).unwrap_or(i64::MAX);
+    Ok(match seen.used_at {
+        Some(used_at) if seen.expires_at > now && now - used_at <= grace => {
+            Rotation::AlreadyRotated {
+                user_id: seen.user_id,
+                session_id: seen.session_id,
+                rotated_at: used_at,
+            }
+        }
+        Some(_) => {
+            tracing::warn!(
+                target: "security",
+                user_id = seen.user_id,
+                "refresh token reused after its grace window; session revoked"
+            );
+            db::sessions::revoke(db, &seen.session_id, now).await?;
+            services
+                .cache
+                .publish(db, Change::Session(seen.session_id))
+                .await;
+            Rotation::Refused
+        }
+        None => Rotation::Refused,
+    })
 }
 
 /// Resolves an access token to its user, if the token is good and its session is live.
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
-pub async fn authenticate(state: &AppState, access_token: &str) -> Result<Access, AppError> {
-    resolve(state, state.tokens.verify(access_token, TokenType::Access)).await
+pub async fn authenticate(services: &Services, access_token: &str) -> Result<Access, AppError> {
+    user_for(
+        services,
+        services.tokens.verify(access_token, TokenType::Access),
+    )
+    .await
 }
 
 /// Checks a token of either type (the API's verify endpoint): signature, expiry, a live
@@ -196,22 +265,23 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> Result<Access
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
-pub async fn check_any(state: &AppState, token: &str) -> Result<Access, AppError> {
-    let verified = match state.tokens.verify(token, TokenType::Access) {
-        Err(TokenError::Invalid) => state.tokens.verify(token, TokenType::Refresh),
+pub async fn check_any(services: &Services, token: &str) -> Result<Access, AppError> {
+    let verified = match services.tokens.verify(token, TokenType::Access) {
+        Err(TokenError::Invalid) => services.tokens.verify(token, TokenType::Refresh),
         other => other,
     };
     if let Ok(claims) = &verified
         && claims.token_type == TokenType::Refresh
-        && !db::sessions::refresh_token_unused(&state.db, &claims.jti_hash()).await?
+        && !db::sessions::refresh_token_unused(&services.db, &claims.jti_hash()).await?
     {
         return Ok(Access::Invalid);
     }
-    resolve(state, verified).await
+    user_for(services, verified).await
 }
 
-async fn resolve(
-    state: &AppState,
+/// The user of verified claims whose session is live (from the cache when it can).
+async fn user_for(
+    services: &Services,
     verified: Result<Claims, TokenError>,
 ) -> Result<Access, AppError> {
     let claims = match verified {
@@ -219,14 +289,14 @@ async fn resolve(
         Err(TokenError::Expired) => return Ok(Access::Expired),
         Err(TokenError::Invalid) => return Ok(Access::Invalid),
     };
-    let read_at = state.live.generation();
-    if let Some(user) = state.live.get(&claims.sid, claims.user_id) {
+    let read_at = services.cache.generation();
+    if let Some(user) = services.cache.get(&claims.sid, claims.user_id) {
         return Ok(Access::Valid(Box::new(user), claims));
     }
     Ok(
-        match db::users::find_by_session(&state.db, claims.user_id, &claims.sid).await? {
+        match db::users::find_by_session(&services.db, claims.user_id, &claims.sid).await? {
             Some(user) => {
-                state.live.put(read_at, &claims.sid, user.clone());
+                services.cache.put(read_at, &claims.sid, user.clone());
                 Access::Valid(Box::new(user), claims)
             }
             None => Access::Invalid,
@@ -239,23 +309,23 @@ async fn resolve(
 /// # Errors
 /// [`AppError::Unauthorized`] for a token that is not a valid refresh token;
 /// [`AppError::Internal`] on storage failure.
-pub async fn revoke_by_refresh(state: &AppState, refresh_token: &str) -> Result<(), AppError> {
-    let claims = state
+pub async fn revoke_by_refresh(services: &Services, refresh_token: &str) -> Result<(), AppError> {
+    let claims = services
         .tokens
         .verify(refresh_token, TokenType::Refresh)
         .map_err(|_| AppError::Unauthorized)?;
-    logout(state, &claims.sid).await
+    logout(services, &claims.sid).await
 }
 
 /// Ends a session (log-out): its refresh token and access tokens stop working.
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
-pub async fn logout(state: &AppState, session_id: &str) -> Result<(), AppError> {
-    db::sessions::revoke(&state.db, session_id, now()).await?;
-    state
-        .live
-        .publish(&state.db, Change::Session(session_id.to_string()))
+pub async fn logout(services: &Services, session_id: &str) -> Result<(), AppError> {
+    db::sessions::revoke(&services.db, session_id, now()).await?;
+    services
+        .cache
+        .publish(&services.db, Change::Session(session_id.to_string()))
         .await;
     tracing::info!("logged out");
     Ok(())
@@ -265,21 +335,24 @@ pub async fn logout(state: &AppState, session_id: &str) -> Result<(), AppError> 
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
-pub async fn logout_everywhere(state: &AppState, user_id: i64) -> Result<u64, AppError> {
-    let ended = db::sessions::revoke_all(&state.db, user_id, now()).await?;
-    state.live.publish(&state.db, Change::User(user_id)).await;
+pub async fn logout_everywhere(services: &Services, user_id: i64) -> Result<u64, AppError> {
+    let ended = db::sessions::revoke_all(&services.db, user_id, now()).await?;
+    services
+        .cache
+        .publish(&services.db, Change::User(user_id))
+        .await;
     tracing::info!(target: "security", user_id, sessions_ended = ended, "logged out everywhere");
     Ok(ended)
 }
 
 /// The successor of a refresh token, issued at `now`.
 fn sign_with_id(
-    state: &AppState,
+    services: &Services,
     previous: &Claims,
     jti: String,
     now: i64,
 ) -> Result<Signed, AppError> {
-    state
+    services
         .tokens
         .sign_with_id(
             TokenType::Refresh,
@@ -297,13 +370,13 @@ fn signing_failed(e: TokenError) -> AppError {
 }
 
 fn sign(
-    state: &AppState,
+    services: &Services,
     kind: TokenType,
     user_id: i64,
     session_id: &str,
     now: i64,
 ) -> Result<Signed, AppError> {
-    state
+    services
         .tokens
         .sign(kind, user_id, session_id, now)
         .map_err(signing_failed)

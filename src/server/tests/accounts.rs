@@ -4,7 +4,10 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::helpers::{Backend, PASSWORD, location, on_both_backends, spawn_app};
-use crate::server::db;
+use crate::server::db::{
+    self,
+    testing::{self, Table},
+};
 
 /// Asserts that the first message for `field` mentions `needle`.
 fn assert_field_error(errors: &Value, field: &str, needle: &str) {
@@ -118,10 +121,7 @@ async fn concurrent_sign_ups_with_one_email_create_one_account(backend: Backend)
         1,
         "{statuses:?}"
     );
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&app.state.db)
-        .await
-        .expect("count");
+    let count = testing::count(&app.state.services.db, Table::Users).await;
     assert_eq!(count, 1);
 }
 
@@ -146,11 +146,8 @@ async fn failed_log_ins_get_one_answer_whatever_the_reason(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signed_up("linus").await;
     app.signed_up("inactive").await;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'inactive'")
-        .fetch_one(&app.state.db)
-        .await
-        .expect("id");
-    db::users::set_active(&app.state.db, id, false)
+    let id = testing::user_id(&app.state.services.db, "inactive").await;
+    db::users::set_active(&app.state.services.db, id, false)
         .await
         .expect("deactivate");
 

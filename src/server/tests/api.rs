@@ -3,68 +3,16 @@
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
-use super::helpers::{Backend, PASSWORD, TestApp, on_both_backends, spawn_app, spawn_app_with};
-use crate::server::{auth::tokens::TokenType, now};
+use super::helpers::{
+    Backend, PASSWORD, TestApp, backend_independent, me_as, on_both_backends, post, registered,
+    spawn_app, spawn_app_with, with_token,
+};
+use crate::server::{
+    auth::tokens::TokenType,
+    db::testing::{self, Table},
+    now,
+};
 use secrecy::ExposeSecret;
-
-pub(super) async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .expect("POST");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-pub(super) async fn with_token(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    auth: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = reqwest::Client::new()
-        .request(method, app.url(path))
-        .header(header::AUTHORIZATION, auth);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.expect("request")
-}
-
-/// `GET path` (`/api/me` or `/api/me/`) with this `Authorization` header.
-async fn me_as(app: &TestApp, path: &str, authorization: &str) -> reqwest::Response {
-    with_token(app, reqwest::Method::GET, path, authorization, None).await
-}
-
-/// Registers `name` and returns `(access, refresh)`.
-pub(super) async fn registered(app: &TestApp, name: &str) -> (String, String) {
-    let (status, user) = post(
-        app,
-        "/api/register",
-        json!({ "email": format!("{name}@example.com"), "username": name, "password": PASSWORD }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{user}");
-    logged_in(app, name).await
-}
-
-/// Logs `name` in once more (a new session) and returns `(access, refresh)`.
-pub(super) async fn logged_in(app: &TestApp, name: &str) -> (String, String) {
-    let (status, pair) = post(
-        app,
-        "/api/token/",
-        json!({ "username": name, "password": PASSWORD }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{pair}");
-    (
-        pair["access"].as_str().expect("access").to_string(),
-        pair["refresh"].as_str().expect("refresh").to_string(),
-    )
-}
 
 async fn registration_answers_201_with_the_user_or_400_per_field(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -106,10 +54,9 @@ async fn registration_answers_201_with_the_user_or_400_per_field(backend: Backen
     assert!(body["detail"].is_string(), "{body}");
 }
 
-async fn token_obtain_refresh_verify_and_blacklist_behave_like_simple_jwt(backend: Backend) {
+async fn token_obtain_takes_username_or_email_and_one_answer_for_failure(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (access, refresh) = registered(&app, "grace").await;
-
+    registered(&app, "grace").await;
     let (status, failed) = post(
         &app,
         "/api/token",
@@ -128,7 +75,12 @@ async fn token_obtain_refresh_verify_and_blacklist_behave_like_simple_jwt(backen
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{by_email}");
+    assert!(by_email["access"].is_string() && by_email["refresh"].is_string());
+}
 
+async fn token_verify_accepts_both_types_and_says_why_not(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, refresh) = registered(&app, "grace").await;
     assert_eq!(
         post(&app, "/api/token/verify", json!({ "token": access })).await,
         (StatusCode::OK, json!({}))
@@ -143,13 +95,14 @@ async fn token_obtain_refresh_verify_and_blacklist_behave_like_simple_jwt(backen
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(bad["code"], "token_not_valid");
     assert_eq!(bad["messages"][0]["code"], "token_invalid");
+}
 
+async fn token_refresh_rotates_and_the_used_token_stops_verifying(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, refresh) = registered(&app, "grace").await;
     let (status, pair) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
     assert_eq!(status, StatusCode::OK, "{pair}");
-    let successor = pair["refresh"]
-        .as_str()
-        .expect("a rotated refresh token")
-        .to_string();
+    let successor = pair["refresh"].as_str().expect("a rotated refresh token");
     assert_ne!(successor, refresh);
     assert_eq!(
         post(&app, "/api/token/verify", json!({ "token": refresh }))
@@ -158,30 +111,22 @@ async fn token_obtain_refresh_verify_and_blacklist_behave_like_simple_jwt(backen
         StatusCode::UNAUTHORIZED,
         "the used refresh token no longer verifies"
     );
+}
 
+async fn token_blacklist_ends_the_session_and_its_access_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, refresh) = registered(&app, "grace").await;
     assert_eq!(
-        post(
-            &app,
-            "/api/token/blacklist",
-            json!({ "refresh": successor })
-        )
-        .await,
+        post(&app, "/api/token/blacklist", json!({ "refresh": refresh })).await,
         (StatusCode::OK, json!({}))
     );
     assert_eq!(
-        post(&app, "/api/token/refresh", json!({ "refresh": successor }))
+        post(&app, "/api/token/refresh", json!({ "refresh": refresh }))
             .await
             .0,
         StatusCode::UNAUTHORIZED
     );
-    let me = with_token(
-        &app,
-        reqwest::Method::GET,
-        "/api/me",
-        &format!("Bearer {}", pair["access"].as_str().expect("access")),
-        None,
-    )
-    .await;
+    let me = me_as(&app, "/api/me", &format!("Bearer {access}")).await;
     assert_eq!(
         me.status(),
         StatusCode::UNAUTHORIZED,
@@ -222,20 +167,14 @@ async fn concurrent_refreshes_share_one_successor_and_late_reuse_revokes_the_fam
     assert_eq!(successors.len(), 1, "one successor for all: {successors:?}");
     let successor = successors.into_iter().next().expect("one").to_string();
     assert_ne!(successor, refresh);
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens")
-        .fetch_one(&app.state.db)
-        .await
-        .expect("count");
+    let stored = testing::count(&app.state.services.db, Table::RefreshTokens).await;
     assert_eq!(stored, 2, "one rotation happened, not fifty branches");
 
     // The family moves on; then the first token comes back after the grace window.
     let (status, newest) = post(&app, "/api/token/refresh", json!({ "refresh": successor })).await;
     assert_eq!(status, StatusCode::OK);
     let newest = newest["refresh"].as_str().expect("refresh").to_string();
-    sqlx::query("UPDATE refresh_tokens SET used_at = used_at - 11 WHERE used_at IS NOT NULL")
-        .execute(&app.state.db)
-        .await
-        .expect("age the used tokens past the window");
+    testing::age_rotations(&app.state.services.db, 11).await;
     let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "late reuse is refused");
     let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": newest })).await;
@@ -251,10 +190,7 @@ async fn the_grace_window_is_configurable(backend: Backend) {
     let (_, refresh) = registered(&app, "grace").await;
     let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
     assert_eq!(status, StatusCode::OK);
-    sqlx::query("UPDATE refresh_tokens SET used_at = used_at - 1 WHERE used_at IS NOT NULL")
-        .execute(&app.state.db)
-        .await
-        .expect("age by one second");
+    testing::age_rotations(&app.state.services.db, 1).await;
     let (status, _) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
     assert_eq!(
         status,
@@ -287,11 +223,13 @@ async fn me_needs_a_valid_bearer_token_and_says_why_not(backend: Backend) {
 
     let claims = app
         .state
+        .services
         .tokens
         .verify(&access, TokenType::Access)
         .expect("valid");
     let expired = app
         .state
+        .services
         .tokens
         .sign(TokenType::Access, claims.user_id, &claims.sid, now() - 3600)
         .expect("sign");
@@ -415,6 +353,49 @@ async fn unknown_api_routes_are_json_404s(backend: Backend) {
     );
 }
 
+async fn a_wrong_method_answers_a_json_405_naming_the_allowed_ones(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/api/token", "/api/token/", "/api/me/password"] {
+        let response = reqwest::Client::new()
+            .delete(app.url(path))
+            .send()
+            .await
+            .expect("DELETE");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        let allow = response
+            .headers()
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(allow.contains("POST"), "{path}: Allow {allow:?}");
+        assert_eq!(
+            response.json::<Value>().await.expect("a JSON body"),
+            json!({ "detail": "Method \"DELETE\" not allowed." }),
+            "{path}"
+        );
+    }
+}
+
+async fn authenticated_api_answers_are_not_stored_by_caches(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, _) = registered(&app, "ada").await;
+    let bearer = format!("Bearer {access}");
+    let me = me_as(&app, "/api/me", &bearer).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let refused = me_as(&app, "/api/me", "Bearer not-a-token").await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    for response in [me, refused] {
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CACHE_CONTROL)
+                .map(|v| v.as_bytes()),
+            Some(&b"no-store"[..])
+        );
+    }
+}
+
 async fn jwks_of(app: &TestApp) -> Value {
     let response = reqwest::get(app.url("/.well-known/jwks.json"))
         .await
@@ -528,7 +509,19 @@ async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
         "{}",
         doc["openapi"]
     );
-    for (path, method) in [
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flat_map(|ops| ops.keys())
+                .map(move |method| (path.clone(), method.clone()))
+        })
+        .collect();
+    documented.sort();
+    let mut served: Vec<(String, String)> = [
         ("/api/register", "post"),
         ("/api/token", "post"),
         ("/api/token/refresh", "post"),
@@ -537,10 +530,39 @@ async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
         ("/api/me", "get"),
         ("/api/me", "patch"),
         ("/api/me/password", "post"),
-    ] {
+        ("/api/me/logout-all", "post"),
+        ("/api/me/deactivate", "post"),
+    ]
+    .iter()
+    .map(|(p, m)| ((*p).to_string(), (*m).to_string()))
+    .collect();
+    served.sort();
+    assert_eq!(documented, served, "every endpoint, and nothing else");
+    for (path, method) in &served {
+        let operation = &doc["paths"][path][method];
         assert!(
-            doc["paths"][path][method].is_object(),
-            "{method} {path} is documented"
+            operation["responses"]
+                .as_object()
+                .is_some_and(|r| !r.is_empty()),
+            "{method} {path} documents its responses"
+        );
+        // A served method really answers: not 404 or 405 (the body may be refused).
+        let answer = reqwest::Client::new()
+            .request(
+                method.to_uppercase().parse().expect("method"),
+                app.url(path),
+            )
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("request");
+        assert!(
+            !matches!(
+                answer.status(),
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+            ),
+            "{method} {path} answered {}",
+            answer.status()
         );
     }
     assert_eq!(
@@ -554,20 +576,25 @@ async fn with_hs256_the_jwks_is_empty(backend: Backend) {
     assert_eq!(jwks_of(&app).await, json!({ "keys": [] }));
 }
 
-on_both_backends!(
+backend_independent!(
     eddsa_tokens_verify_offline_against_the_published_jwks,
     rs256_tokens_verify_offline_against_the_published_jwks,
     with_hs256_the_jwks_is_empty,
     the_openapi_document_describes_every_endpoint,
+    a_wrong_method_answers_a_json_405_naming_the_allowed_ones,
 );
 
 on_both_backends!(
     registration_answers_201_with_the_user_or_400_per_field,
-    token_obtain_refresh_verify_and_blacklist_behave_like_simple_jwt,
+    token_obtain_takes_username_or_email_and_one_answer_for_failure,
+    token_verify_accepts_both_types_and_says_why_not,
+    token_refresh_rotates_and_the_used_token_stops_verifying,
+    token_blacklist_ends_the_session_and_its_access_tokens,
     concurrent_refreshes_share_one_successor_and_late_reuse_revokes_the_family,
     the_grace_window_is_configurable,
     me_needs_a_valid_bearer_token_and_says_why_not,
     the_jwt_prefix_can_be_allowed_for_old_clients,
     me_can_be_patched_and_the_password_changed,
     unknown_api_routes_are_json_404s,
+    authenticated_api_answers_are_not_stored_by_caches,
 );

@@ -5,9 +5,11 @@ use std::{collections::HashMap, sync::Arc};
 
 use reqwest::{Response, StatusCode, cookie::CookieStore, header};
 use secrecy::ExposeSecret;
+use serde_json::{Value, json};
 
 use crate::server::{
-    auth::tokens::TokenType, config::Settings, now, startup::Application, state::AppState,
+    auth::tokens::TokenType, config::Settings, db::testing, now, startup::Application,
+    state::AppState,
 };
 
 /// The origin the test client claims; the app is configured to allow it.
@@ -36,6 +38,20 @@ macro_rules! on_both_backends {
     )*};
 }
 pub(crate) use on_both_backends;
+
+/// Runs each named `async fn(Backend)` once, on SQLite: for behaviour no database takes part in
+/// (key sets, documents, HTTP plumbing).
+macro_rules! backend_independent {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn once() {
+                super::$test(super::Backend::Sqlite).await;
+            }
+        }
+    )*};
+}
+pub(crate) use backend_independent;
 
 pub struct TestApp {
     pub address: String,
@@ -78,14 +94,7 @@ pub async fn fresh_postgres_database() -> (String, String) {
             .to_lowercase()
             .replace('-', "_")
     );
-    let admin = sqlx::PgPool::connect(&admin_url())
-        .await
-        .expect("PostgreSQL reachable (see README: TEST_POSTGRES_URL)");
-    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(&admin)
-        .await
-        .expect("create test database");
-    admin.close().await;
+    testing::create_postgres_database(&admin_url(), &name).await;
     let base = admin_url();
     let url = format!(
         "{}/{name}",
@@ -104,7 +113,13 @@ pub async fn spawn_at(database_url: String, name: String, extra: &[(&str, &str)]
 /// Another instance on `app`'s database, as a second process behind a load balancer.
 pub async fn spawn_peer(app: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    spawn_on(app.state.settings.database_url.clone(), None, dir, &[]).await
+    spawn_on(
+        app.state.settings.database.expose().to_string(),
+        None,
+        dir,
+        &[],
+    )
+    .await
 }
 
 /// Starts the app on `database_url`; `postgres_db` is dropped with it.
@@ -114,7 +129,7 @@ async fn spawn_on(
     dir: tempfile::TempDir,
     extra: &[(&str, &str)],
 ) -> TestApp {
-    crate::server::telemetry::init();
+    crate::server::http::telemetry::init();
     let mut vars: HashMap<String, String> = [
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
         ("JWT_SECRET", "test-secret-test-secret-test-secret!"),
@@ -158,15 +173,7 @@ impl Drop for TestApp {
                 else {
                     return;
                 };
-                rt.block_on(async {
-                    if let Ok(admin) = sqlx::PgPool::connect(&admin_url()).await {
-                        let _ = sqlx::query(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .execute(&admin)
-                        .await;
-                    }
-                });
+                rt.block_on(testing::drop_postgres_database(&admin_url(), &name));
             })
             .join();
         }
@@ -273,12 +280,15 @@ impl TestApp {
         let current = self.cookie(name).expect("an access cookie");
         let claims = self
             .state
+            .services
             .tokens
             .verify(&current, TokenType::Access)
             .expect("valid access token");
-        let ttl = i64::try_from(self.state.tokens.access_ttl.as_secs()).expect("ttl");
+        let ttl =
+            i64::try_from(self.state.services.tokens.settings().access_ttl.as_secs()).expect("ttl");
         let expired = self
             .state
+            .services
             .tokens
             .sign(
                 TokenType::Access,
@@ -329,4 +339,66 @@ pub fn location(response: &Response) -> Option<String> {
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
+}
+
+// The JSON API as a non-browser client calls it.
+
+/// A JSON POST from a client without cookies: the status and the body (`null` when not JSON).
+pub async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn with_token(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    auth: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .request(method, app.url(path))
+        .header(header::AUTHORIZATION, auth);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request")
+}
+
+/// `GET path` (`/api/me` or `/api/me/`) with this `Authorization` header.
+pub async fn me_as(app: &TestApp, path: &str, authorization: &str) -> reqwest::Response {
+    with_token(app, reqwest::Method::GET, path, authorization, None).await
+}
+
+/// Registers `name` and returns `(access, refresh)`.
+pub async fn registered(app: &TestApp, name: &str) -> (String, String) {
+    let (status, user) = post(
+        app,
+        "/api/register",
+        json!({ "email": format!("{name}@example.com"), "username": name, "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    logged_in(app, name).await
+}
+
+/// Logs `name` in once more (a new session) and returns `(access, refresh)`.
+pub async fn logged_in(app: &TestApp, name: &str) -> (String, String) {
+    let (status, pair) = post(
+        app,
+        "/api/token/",
+        json!({ "username": name, "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    (
+        pair["access"].as_str().expect("access").to_string(),
+        pair["refresh"].as_str().expect("refresh").to_string(),
+    )
 }

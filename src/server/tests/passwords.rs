@@ -4,21 +4,14 @@
 use reqwest::{StatusCode, header};
 use serde_json::json;
 
-use super::{
-    api::{post, registered},
-    helpers::{Backend, PASSWORD, on_both_backends, spawn_app},
-};
-use crate::server::auth::passwords::hash_with_old_parameters;
+use super::helpers::{Backend, PASSWORD, on_both_backends, post, registered, spawn_app};
+use crate::server::{auth::passwords::hash_with_old_parameters, db::testing};
 
 async fn an_old_hash_is_upgraded_at_log_in(backend: Backend) {
     let app = spawn_app(backend).await;
     registered(&app, "ada").await;
     let weak = hash_with_old_parameters(PASSWORD);
-    sqlx::query("UPDATE users SET password_hash = $1")
-        .bind(&weak)
-        .execute(&app.state.db)
-        .await
-        .expect("store an old hash");
+    testing::set_every_password_hash(&app.state.services.db, &weak).await;
 
     let (status, _) = post(
         &app,
@@ -27,10 +20,7 @@ async fn an_old_hash_is_upgraded_at_log_in(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "the old hash still verifies");
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
-        .fetch_one(&app.state.db)
-        .await
-        .expect("hash");
+    let stored = testing::only_password_hash(&app.state.services.db).await;
     assert!(
         stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "upgraded: {stored}"
@@ -46,7 +36,7 @@ async fn an_old_hash_is_upgraded_at_log_in(backend: Backend) {
 
 async fn with_every_hasher_busy_log_ins_get_503_with_retry_after(backend: Backend) {
     let app = spawn_app(backend).await;
-    let _flood = app.state.passwords.occupy().await;
+    let _flood = app.state.services.passwords.occupy().await;
     let response = reqwest::Client::new()
         .post(app.url("/api/token"))
         .json(&json!({ "username": "ada", "password": PASSWORD }))

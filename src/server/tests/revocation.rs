@@ -7,34 +7,31 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{
-    api::{logged_in, post, registered, with_token},
-    helpers::{Backend, PASSWORD, TestApp, on_both_backends, spawn_app, spawn_peer},
+use super::helpers::{
+    Backend, PASSWORD, TestApp, logged_in, me_as, on_both_backends, post, registered, spawn_app,
+    spawn_peer, with_token,
 };
-use crate::server::auth::live::Change;
+use crate::server::{
+    db::testing::{self, Table},
+    services::session_cache::Change,
+};
 
 async fn me(app: &TestApp, access: &str) -> StatusCode {
-    with_token(
-        app,
-        reqwest::Method::GET,
-        "/api/me",
-        &format!("Bearer {access}"),
-        None,
-    )
-    .await
-    .status()
+    me_as(app, "/api/me", &format!("Bearer {access}"))
+        .await
+        .status()
 }
 
 async fn a_live_session_is_checked_in_memory_after_its_first_request(backend: Backend) {
     let app = spawn_app(backend).await;
     let (access, _) = registered(&app, "ada").await;
     assert_eq!(me(&app, &access).await, StatusCode::OK);
-    let misses = app.state.live.misses();
+    let misses = app.state.services.cache.misses();
     for _ in 0..20 {
         assert_eq!(me(&app, &access).await, StatusCode::OK);
     }
     assert_eq!(
-        app.state.live.misses(),
+        app.state.services.cache.misses(),
         misses,
         "no database read for a cached session"
     );
@@ -160,15 +157,12 @@ async fn dead_rows_are_swept_in_small_batches(backend: Backend) {
     for token in &refresh_tokens[3..6] {
         let sid = app
             .state
+            .services
             .tokens
             .verify(token, crate::server::auth::tokens::TokenType::Refresh)
             .expect("valid")
             .sid;
-        sqlx::query("UPDATE refresh_tokens SET expires_at = 0 WHERE session_id = $1")
-            .bind(sid)
-            .execute(&app.state.db)
-            .await
-            .expect("expire");
+        testing::expire_refresh_tokens(&app.state.services.db, &sid).await;
     }
     let (status, rotated) = post(
         &app,
@@ -177,31 +171,19 @@ async fn dead_rows_are_swept_in_small_batches(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    sqlx::query("INSERT INTO throttles (bucket, hits, window_start) VALUES ('spent', 3, 0)")
-        .execute(&app.state.db)
-        .await
-        .expect("a spent counter");
-
-    let count = |table: &'static str| {
-        let db = app.state.db.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(&db)
-                .await
-                .expect("count")
-        }
-    };
-    let sessions_before = count("sessions").await;
-    let swept = crate::server::services::cleanup::sweep(&app.state, 2)
+    testing::insert_spent_throttle(&app.state.services.db, "spent").await;
+    let count = |table| testing::count(&app.state.services.db, table);
+    let sessions_before = count(Table::Sessions).await;
+    let swept = crate::server::services::cleanup::sweep(&app.state.services, 2)
         .await
         .expect("sweep");
     // Tokens go either by themselves or with their session (ON DELETE CASCADE).
     assert!(swept.refresh_tokens <= 6, "{swept:?}");
     assert_eq!(swept.sessions, 6);
     assert_eq!(swept.throttles, 1);
-    assert_eq!(count("sessions").await, sessions_before - 6);
+    assert_eq!(count(Table::Sessions).await, sessions_before - 6);
     assert_eq!(
-        count("refresh_tokens").await,
+        count(Table::RefreshTokens).await,
         1 + 2 + 2,
         "the first session's, two live ones, and the rotated one's used token and successor"
     );
@@ -215,10 +197,10 @@ async fn dead_rows_are_swept_in_small_batches(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        crate::server::services::cleanup::sweep(&app.state, 2)
+        crate::server::services::cleanup::sweep(&app.state.services, 2)
             .await
             .expect("sweep"),
-        crate::server::db::sessions::Swept::default(),
+        crate::server::services::cleanup::Swept::default(),
         "nothing more to sweep"
     );
 }
@@ -252,7 +234,7 @@ async fn two_instances_on_postgres_share_sessions_and_revocations() {
         "now cached there"
     );
 
-    let mut changes = second.state.live.subscribe();
+    let mut changes = second.state.services.cache.subscribe();
     let started = std::time::Instant::now();
     let (status, _) = post(
         &first,

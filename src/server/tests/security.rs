@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::helpers::{
     Backend, ORIGIN, PASSWORD, browser, location, on_both_backends, spawn_app, spawn_app_with,
 };
+use crate::server::db::testing::{self, Table};
 
 async fn cross_site_posts_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -86,8 +87,18 @@ async fn no_token_appears_in_the_html(backend: Backend) {
     app.signed_up("ada").await;
     let access = app.cookie("latchkey_access").expect("access");
     let refresh = app.cookie("latchkey_refresh").expect("refresh");
-    for path in ["/", "/profile"] {
-        let html = app.get(path).await.text().await.expect("html");
+    for (path, signed_in_shows) in [("/", ">ada</a>"), ("/profile", "ada@example.com")] {
+        let page = app.get(path).await;
+        assert_eq!(
+            page.status(),
+            StatusCode::OK,
+            "{path} rendered, not redirected"
+        );
+        let html = page.text().await.expect("html");
+        assert!(
+            html.contains(signed_in_shows),
+            "{path} rendered signed in (shows {signed_in_shows:?})"
+        );
         assert!(
             !html.contains(&access) && !html.contains(&refresh),
             "{path} leaks a token"
@@ -163,7 +174,7 @@ async fn health_and_readiness_answer(backend: Backend) {
     let app = spawn_app(backend).await;
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
     assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
-    app.state.db.close().await;
+    testing::close(&app.state.services.db).await;
     assert_eq!(
         app.get("/readyz").await.status(),
         StatusCode::SERVICE_UNAVAILABLE,
@@ -250,10 +261,7 @@ async fn malformed_input_gets_a_clear_400_and_stores_nothing(backend: Backend) {
     let response = app.signup("ada@example.com", "ada\u{0}", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&app.state.db)
-        .await
-        .expect("count");
+    let users = testing::count(&app.state.services.db, Table::Users).await;
     assert_eq!(users, 0, "nothing was stored");
 }
 

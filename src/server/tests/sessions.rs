@@ -3,6 +3,8 @@
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
+use crate::server::db::testing;
+
 use super::helpers::{
     Backend, browser, location, on_both_backends, set_cookie_for, spawn_app, spawn_app_with,
 };
@@ -122,10 +124,7 @@ async fn a_used_refresh_token_is_refused_after_the_grace_window(backend: Backend
     );
 
     // Age the used token past the grace window, then present it from another browser.
-    sqlx::query("UPDATE refresh_tokens SET used_at = used_at - 60 WHERE used_at IS NOT NULL")
-        .execute(&app.state.db)
-        .await
-        .expect("age");
+    testing::age_rotations(&app.state.services.db, 60).await;
     let (thief, thief_jar) = browser();
     thief_jar.add_cookie_str(
         &format!("latchkey_refresh={first}; Path=/"),

@@ -4,10 +4,11 @@
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
-use super::{
-    api::{post, registered, with_token},
-    helpers::{Backend, PASSWORD, TestApp, on_both_backends, spawn_app, spawn_app_with},
+use super::helpers::{
+    Backend, PASSWORD, TestApp, on_both_backends, post, registered, spawn_app, spawn_app_with,
+    with_token,
 };
+use crate::server::db::testing;
 
 /// `POST /api/token` claiming to come from `forwarded` (honoured only behind a trusted proxy).
 async fn login_from(
@@ -27,10 +28,7 @@ async fn login_from(
 
 /// Lifts every back-off, as the passing of time would.
 async fn wait_out_back_off(app: &TestApp) {
-    sqlx::query("UPDATE throttles SET blocked_until = 0")
-        .execute(&app.state.db)
-        .await
-        .expect("lift");
+    testing::lift_back_offs(&app.state.services.db).await;
 }
 
 fn retry_after(response: &reqwest::Response) -> u64 {
@@ -204,10 +202,7 @@ fn median_and_iqr(mut samples: Vec<f64>) -> (f64, f64) {
 /// One failed log-in as `login`, timed from the client (throttles cleared first, outside the
 /// timing, so every try does the full work).
 async fn timed_failure(app: &TestApp, login: &str) -> f64 {
-    sqlx::query("DELETE FROM throttles")
-        .execute(&app.state.db)
-        .await
-        .expect("clear throttles");
+    testing::clear_throttles(&app.state.services.db).await;
     let started = std::time::Instant::now();
     let response = login_from(app, "203.0.113.50", login, "wrong password").await;
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;

@@ -12,7 +12,7 @@ use axum::{
     response::Response,
 };
 
-use super::state::AppState;
+use crate::server::state::AppState;
 
 /// The policy for an HTML page whose inline scripts carry `nonce`.
 pub fn page_policy(nonce: &str) -> String {
@@ -51,7 +51,7 @@ pub async fn add(State(state): State<AppState>, req: Request, next: Next) -> Res
     // same-origin keeps the Referer that forms without JavaScript rely on, and sends none
     // to other sites.
     set(headers, header::REFERRER_POLICY, "same-origin");
-    if state.settings.cookie_secure {
+    if state.settings.site.cookie_secure {
         set(
             headers,
             header::STRICT_TRANSPORT_SECURITY,

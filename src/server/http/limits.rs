@@ -13,7 +13,6 @@ use std::{
 
 use axum::{
     extract::{Request, State, connect_info::Connected},
-    http::StatusCode,
     middleware::Next,
     response::{IntoResponse, Response},
     serve::{IncomingStream, Listener},
@@ -23,6 +22,8 @@ use tokio::{
     net::{TcpListener, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore},
 };
+
+use tracing::Instrument;
 
 use crate::error::AppError;
 
@@ -66,11 +67,15 @@ pub async fn bound(State(limits): State<Limits>, req: Request, next: Next) -> Re
         Err(_) => return timed_out(),
     };
     let req = Request::from_parts(parts, axum::body::Body::from(body));
-    let handler = tokio::spawn(async move {
-        let response = next.run(req).await;
-        drop(permit);
-        response
-    });
+    // In the request's span, so the handler's log lines carry its id.
+    let handler = tokio::spawn(
+        async move {
+            let response = next.run(req).await;
+            drop(permit);
+            response
+        }
+        .in_current_span(),
+    );
     match tokio::time::timeout_at(deadline, handler).await {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => {
@@ -91,18 +96,11 @@ fn timed_out() -> Response {
 fn unreadable(error: &axum::Error) -> Response {
     let too_large = std::iter::successors(std::error::Error::source(error), |e| e.source())
         .any(|e| e.is::<http_body_util::LengthLimitError>());
-    let (status, detail) = if too_large {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The request body is too large.",
-        )
+    if too_large {
+        AppError::PayloadTooLarge.into_response()
     } else {
-        (
-            StatusCode::BAD_REQUEST,
-            "The request body could not be read.",
-        )
-    };
-    (status, axum::Json(serde_json::json!({ "detail": detail }))).into_response()
+        AppError::BadRequest("The request body could not be read.".into()).into_response()
+    }
 }
 
 /// A TCP listener that holds at most `max` connections open; the next client waits in the

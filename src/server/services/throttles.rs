@@ -6,9 +6,10 @@ use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
 
+use super::Services;
 use crate::{
     error::AppError,
-    server::{db::throttles, now, state::AppState},
+    server::{db::throttles, now},
 };
 
 /// A plain rate limit: at most `max` hits per `window` seconds.
@@ -20,7 +21,7 @@ pub struct Limit {
 }
 
 /// Sign-ups per client address.
-pub const REGISTRATION: Limit = Limit {
+pub const SIGN_UP: Limit = Limit {
     name: "register",
     max: 30,
     window: 600,
@@ -56,10 +57,10 @@ const MAX_BACKOFF: i64 = 900;
 ///
 /// # Errors
 /// [`AppError::Throttled`] past the limit; [`AppError::Internal`] on storage failure.
-pub async fn take(state: &AppState, limit: Limit, subject: &str) -> Result<(), AppError> {
+pub async fn take(services: &Services, limit: Limit, subject: &str) -> Result<(), AppError> {
     let now = now();
     let count = throttles::hit(
-        &state.db,
+        &services.db,
         &format!("{}:{subject}", limit.name),
         now,
         limit.window,
@@ -93,8 +94,8 @@ impl LoginBuckets {
     ///
     /// # Errors
     /// [`AppError::Throttled`] while blocked; [`AppError::Internal`] on storage failure.
-    pub async fn check(&self, state: &AppState) -> Result<(), AppError> {
-        let until = throttles::blocked_until(&state.db, &self.account, &self.address).await?;
+    pub async fn check(&self, services: &Services) -> Result<(), AppError> {
+        let until = throttles::blocked_until(&services.db, &self.account, &self.address).await?;
         let now = now();
         if until > now {
             return Err(throttled(until - now));
@@ -106,16 +107,16 @@ impl LoginBuckets {
     ///
     /// # Errors
     /// [`AppError::Internal`] on storage failure.
-    pub async fn failed(&self, state: &AppState) -> Result<(), AppError> {
+    pub async fn failed(&self, services: &Services) -> Result<(), AppError> {
         let now = now();
         for (bucket, free) in [
             (&self.account, FREE_ACCOUNT_FAILURES),
             (&self.address, FREE_ADDRESS_FAILURES),
         ] {
-            let count = throttles::hit(&state.db, bucket, now, FAILURE_WINDOW).await?;
+            let count = throttles::hit(&services.db, bucket, now, FAILURE_WINDOW).await?;
             if let Some(backoff) = backoff(count.hits, free) {
                 tracing::warn!(target: "security", failures = count.hits, "log-in back-off");
-                throttles::block(&state.db, bucket, now + backoff).await?;
+                throttles::block(&services.db, bucket, now + backoff).await?;
             }
         }
         Ok(())
@@ -125,8 +126,8 @@ impl LoginBuckets {
     ///
     /// # Errors
     /// [`AppError::Internal`] on storage failure.
-    pub async fn succeeded(&self, state: &AppState) -> Result<(), AppError> {
-        Ok(throttles::clear(&state.db, &self.account).await?)
+    pub async fn succeeded(&self, services: &Services) -> Result<(), AppError> {
+        Ok(throttles::clear(&services.db, &self.account).await?)
     }
 }
 

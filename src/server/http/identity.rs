@@ -10,17 +10,15 @@ use axum::{
 };
 use axum_extra::extract::cookie::Cookie;
 
-use super::{client::ClientAddr, cookies::header_value, tokens::Claims};
+use super::client::ClientAddr;
 use crate::{
-    domain::{CurrentUser, safe_next_path},
+    domain::{CurrentUser, login_url, safe_next_path},
     error::AppError,
     server::{
-        db::users::UserRow,
-        now,
-        services::{
-            accounts,
-            sessions::{self, Access, Issued},
-        },
+        auth::{cookies::header_value, tokens::Claims},
+        db::users::User,
+        now_ms,
+        services::sessions::{self, Access, Issued},
         state::AppState,
     },
 };
@@ -30,17 +28,17 @@ const PROTECTED: &[&str] = &["/profile"];
 /// Pages a signed-in person is sent away from.
 const GUEST_ONLY: &[&str] = &["/login", "/signup"];
 
-/// The signed-in user of this request and their session.
+/// The signed-in user of this request and their session (never a password hash).
 #[derive(Debug, Clone)]
 pub struct Identity {
-    pub user: UserRow,
+    pub user: User,
     pub session_id: String,
     pub access_expires_at: i64,
 }
 
 impl Identity {
     /// The user behind a verified access token, in the session that token names.
-    pub fn new(user: UserRow, access: &Claims) -> Self {
+    pub fn new(user: User, access: &Claims) -> Self {
         Self {
             user,
             session_id: access.sid.clone(),
@@ -50,15 +48,15 @@ impl Identity {
 
     pub fn current_user(&self) -> CurrentUser {
         CurrentUser {
-            user: accounts::view(&self.user),
-            access_expires_in: (self.access_expires_at - now()).max(0),
+            user: self.user.view(),
+            access_expires_in_ms: (self.access_expires_at.saturating_mul(1000) - now_ms()).max(0),
         }
     }
 }
 
-/// What the session middleware found, put in the request's extensions.
+/// What [`authenticate_request`] found, put in the request's extensions.
 #[derive(Debug, Clone, Default)]
-pub struct SessionState {
+pub struct RequestAuth {
     pub identity: Option<Identity>,
     /// Cookies came but no longer work (refresh token expired or revoked).
     pub ended: bool,
@@ -67,17 +65,22 @@ pub struct SessionState {
 }
 
 /// The middleware. See the module doc.
-pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn authenticate_request(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     if is_asset_or_probe(req.uri().path()) {
         return next.run(req).await;
     }
     let (access, refresh) = state.cookies.read(req.headers());
     let had_cookies = access.is_some() || refresh.is_some();
-    let mut session = SessionState::default();
+    let had_credentials = had_cookies || req.headers().contains_key(header::AUTHORIZATION);
+    let mut session = RequestAuth::default();
     let mut set_cookies: Vec<Cookie<'static>> = Vec::new();
 
     if let Some(access) = access {
-        match sessions::authenticate(&state, &access).await {
+        match sessions::authenticate(&state.services, &access).await {
             Ok(Access::Valid(user, claims)) => {
                 session.identity = Some(Identity::new(*user, &claims));
             }
@@ -87,11 +90,12 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     }
     if session.identity.is_none() && had_cookies {
         match refresh {
-            Some(refresh) => match sessions::refresh(&state, &refresh, client(&req)).await {
+            Some(refresh) => match sessions::refresh(&state.services, &refresh, client(&req)).await
+            {
                 Ok((user, issued)) => {
                     session.identity = Some(Identity::new(user, &issued.access.claims));
                     session.refreshed = true;
-                    set_cookies = issued_cookies(&state, &issued);
+                    set_cookies = issued_cookies(&state, &issued).to_vec();
                 }
                 Err(AppError::Unauthorized) => session.ended = true,
                 Err(e) => return e.into_response(),
@@ -118,7 +122,11 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
             }
         }
     }
-    if had_cookies || session.identity.is_some() {
+    // Whatever answers a request with credentials, or hands some out, is for this person only.
+    if had_credentials
+        || session.identity.is_some()
+        || response.headers().contains_key(header::SET_COOKIE)
+    {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -140,8 +148,8 @@ fn is_asset_or_probe(path: &str) -> bool {
 }
 
 /// The cookies carrying freshly issued tokens.
-pub fn issued_cookies(state: &AppState, issued: &Issued) -> Vec<Cookie<'static>> {
-    vec![
+pub fn issued_cookies(state: &AppState, issued: &Issued) -> [Cookie<'static>; 2] {
+    [
         state
             .cookies
             .token_cookie(state.cookies.access_name(), &issued.access),
@@ -151,7 +159,7 @@ pub fn issued_cookies(state: &AppState, issued: &Issued) -> Vec<Cookie<'static>>
     ]
 }
 
-fn guard(method: &Method, uri: &axum::http::Uri, session: &SessionState) -> Option<Redirect> {
+fn guard(method: &Method, uri: &axum::http::Uri, session: &RequestAuth) -> Option<Redirect> {
     if method != Method::GET && method != Method::HEAD {
         return None;
     }
@@ -162,14 +170,7 @@ fn guard(method: &Method, uri: &axum::http::Uri, session: &SessionState) -> Opti
     };
     if under(PROTECTED) && session.identity.is_none() {
         let target = uri.path_and_query().map_or(path, |pq| pq.as_str());
-        let mut login = format!(
-            "/login?next={}",
-            url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
-        );
-        if session.ended {
-            login.push_str("&reason=expired");
-        }
-        return Some(Redirect::to(&login));
+        return Some(Redirect::to(&login_url(target, session.ended)));
     }
     if under(GUEST_ONLY) && session.identity.is_some() {
         let next = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
@@ -190,7 +191,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeAuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let session = parts.extensions.get::<SessionState>().ok_or_else(|| {
+        let session = parts.extensions.get::<RequestAuth>().ok_or_else(|| {
             tracing::error!("session middleware missing on an authenticated route");
             AppError::Internal
         })?;
@@ -204,5 +205,24 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let MaybeAuthUser(identity) = MaybeAuthUser::from_request_parts(parts, state).await?;
         identity.map(Self).ok_or(AppError::Unauthorized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GUEST_ONLY, PROTECTED};
+    use crate::server::startup::route_list;
+
+    /// The guard lists name pages the router serves: a renamed route cannot leave a page
+    /// unguarded without this failing.
+    #[tokio::test]
+    async fn every_guarded_path_is_a_route() {
+        let routes: Vec<String> = route_list().iter().map(|r| r.path().to_string()).collect();
+        for path in PROTECTED.iter().chain(GUEST_ONLY) {
+            assert!(
+                routes.iter().any(|r| r == path),
+                "{path} is not among the routes {routes:?}"
+            );
+        }
     }
 }

@@ -11,10 +11,8 @@ use axum::{
 };
 use ipnet::IpNet;
 
-use crate::{
-    error::AppError,
-    server::{limits::Peer, state::AppState},
-};
+use super::limits::Peer;
+use crate::{error::AppError, server::state::AppState};
 
 /// The client's address as far as this server can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +24,7 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
         .extensions()
         .get::<ConnectInfo<Peer>>()
         .map(|info| info.0.0.ip());
-    let addr = client_address(peer, req.headers(), &state.settings.trusted_proxies);
+    let addr = client_address(peer, req.headers(), &state.settings.site.trusted_proxies);
     req.extensions_mut().insert(ClientAddr(addr));
     next.run(req).await
 }

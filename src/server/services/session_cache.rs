@@ -18,10 +18,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 
-use crate::server::db::{Db, users::UserRow};
+use crate::server::db::{self, Db, users::User};
 
 /// The longest an entry is trusted without reading the database again.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
@@ -61,13 +60,13 @@ impl Change {
 }
 
 struct Entry {
-    user: UserRow,
+    user: User,
     cached_at: Instant,
 }
 
 /// The cache. Cheap to clone (shared).
 #[derive(Clone)]
-pub struct LiveSessions {
+pub struct SessionCache {
     inner: Arc<Inner>,
 }
 
@@ -85,7 +84,7 @@ struct Inner {
 #[derive(Debug, Clone, Copy)]
 pub struct Generation(u64);
 
-impl LiveSessions {
+impl SessionCache {
     fn new(shared: bool) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -103,44 +102,42 @@ impl LiveSessions {
     ///
     /// # Errors
     /// The error connecting the listener.
-    pub async fn start(database_url: &str) -> Result<Self, sqlx::Error> {
-        if !database_url.starts_with("postgres") {
+    pub async fn start(db: &Db) -> Result<Self, db::DbError> {
+        let Some(mut listener) = db::notify::listen(db, CHANNEL).await? else {
             return Ok(Self::new(false));
-        }
-        let live = Self::new(true);
-        let mut listener = PgListener::connect(database_url).await?;
-        listener.listen(CHANNEL).await?;
-        let weak = Arc::downgrade(&live.inner);
+        };
+        let cache = Self::new(true);
+        let weak = Arc::downgrade(&cache.inner);
         tokio::spawn(async move {
             let mut failing = false;
             loop {
-                let received = listener.try_recv().await;
+                let received = listener.next().await;
                 let Some(inner) = weak.upgrade() else {
                     return;
                 };
-                let live = Self { inner };
+                let cache = Self { inner };
                 match received {
-                    Ok(Some(notification)) => {
+                    Ok(Some(payload)) => {
                         failing = false;
-                        live.apply(&Change::decode(notification.payload()));
+                        cache.apply(&Change::decode(&payload));
                     }
-                    // The connection dropped (try_recv reconnects on the next call):
-                    // whatever was announced meanwhile is lost, so forget everything.
-                    Ok(None) => live.apply(&Change::All),
+                    // The connection dropped (the next call reconnects): whatever was
+                    // announced meanwhile is lost, so forget everything.
+                    Ok(None) => cache.apply(&Change::All),
                     Err(error) => {
                         // Once per outage, not once per retry.
                         if !failing {
                             tracing::warn!(%error, "session change listener lost the database; retrying every second");
                         }
                         failing = true;
-                        live.apply(&Change::All);
-                        drop(live);
+                        cache.apply(&Change::All);
+                        drop(cache);
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
             }
         });
-        Ok(live)
+        Ok(cache)
     }
 
     pub fn generation(&self) -> Generation {
@@ -148,7 +145,7 @@ impl LiveSessions {
     }
 
     /// The cached user of a live session, if cached recently.
-    pub fn get(&self, session_id: &str, user_id: i64) -> Option<UserRow> {
+    pub fn get(&self, session_id: &str, user_id: i64) -> Option<User> {
         let entries = self.inner.entries.read().ok()?;
         let hit = entries
             .get(session_id)
@@ -161,7 +158,7 @@ impl LiveSessions {
     }
 
     /// Caches a session read from the database, unless something changed since `read_at`.
-    pub fn put(&self, read_at: Generation, session_id: &str, user: UserRow) {
+    pub fn put(&self, read_at: Generation, session_id: &str, user: User) {
         let Ok(mut entries) = self.inner.entries.write() else {
             return;
         };
@@ -187,11 +184,7 @@ impl LiveSessions {
     pub async fn publish(&self, db: &Db, change: Change) {
         self.apply(&change);
         if self.inner.shared
-            && let Err(error) = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(change.encode())
-                .execute(db)
-                .await
+            && let Err(error) = db::notify::send(db, CHANNEL, &change.encode()).await
         {
             tracing::error!(%error, "could not announce a session change; other instances will drop it within a minute");
         }
@@ -224,18 +217,17 @@ impl LiveSessions {
 
 #[cfg(test)]
 mod tests {
-    use super::{Change, LiveSessions};
-    use crate::server::db::users::{Active, UserRow};
+    use super::{Change, SessionCache};
+    use crate::server::db::users::User;
 
-    fn user(id: i64) -> UserRow {
-        UserRow {
+    fn user(id: i64) -> User {
+        User {
             id,
             username: format!("u{id}"),
             email: format!("u{id}@example.com"),
-            password_hash: String::new(),
             first_name: String::new(),
             last_name: String::new(),
-            is_active: Active(true),
+            is_active: true,
             date_joined: 0,
             last_login: None,
         }
@@ -251,24 +243,24 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_a_change_is_not_cached() {
-        let live = LiveSessions::new(false);
-        let before = live.generation();
-        live.apply(&Change::Session("s1".into()));
-        live.put(before, "s1", user(1));
-        assert!(live.get("s1", 1).is_none());
-        live.put(live.generation(), "s1", user(1));
-        assert_eq!(live.get("s1", 1).map(|u| u.id), Some(1));
-        assert!(live.get("s1", 2).is_none(), "the token's user must match");
+        let cache = SessionCache::new(false);
+        let before = cache.generation();
+        cache.apply(&Change::Session("s1".into()));
+        cache.put(before, "s1", user(1));
+        assert!(cache.get("s1", 1).is_none());
+        cache.put(cache.generation(), "s1", user(1));
+        assert_eq!(cache.get("s1", 1).map(|u| u.id), Some(1));
+        assert!(cache.get("s1", 2).is_none(), "the token's user must match");
     }
 
     #[test]
     fn a_user_change_drops_every_session_of_that_user_only() {
-        let live = LiveSessions::new(false);
-        live.put(live.generation(), "a", user(1));
-        live.put(live.generation(), "b", user(1));
-        live.put(live.generation(), "c", user(2));
-        live.apply(&Change::User(1));
-        assert!(live.get("a", 1).is_none() && live.get("b", 1).is_none());
-        assert!(live.get("c", 2).is_some());
+        let cache = SessionCache::new(false);
+        cache.put(cache.generation(), "a", user(1));
+        cache.put(cache.generation(), "b", user(1));
+        cache.put(cache.generation(), "c", user(2));
+        cache.apply(&Change::User(1));
+        assert!(cache.get("a", 1).is_none() && cache.get("b", 1).is_none());
+        assert!(cache.get("c", 2).is_some());
     }
 }

@@ -6,12 +6,12 @@
 
 use axum::{
     extract::{Request, State},
-    http::{HeaderMap, Method, StatusCode, header},
+    http::{HeaderMap, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 
-use crate::server::state::AppState;
+use crate::{error::AppError, server::state::AppState};
 
 pub async fn require_same_origin(
     State(state): State<AppState>,
@@ -22,18 +22,14 @@ pub async fn require_same_origin(
         return next.run(req).await;
     }
     let allowed = match source_origin(req.headers()) {
-        Some(origin) => state.settings.allowed_origins.contains(&origin),
+        Some(origin) => state.settings.site.allowed_origins.contains(&origin),
         None => !state.cookies.present(req.headers()),
     };
     if allowed {
         next.run(req).await
     } else {
         tracing::warn!(method = %req.method(), path = req.uri().path(), "cross-site request refused");
-        (
-            StatusCode::FORBIDDEN,
-            "Cross-site request refused: this form must be sent from the site itself.",
-        )
-            .into_response()
+        AppError::Forbidden.into_response()
     }
 }
 

@@ -3,13 +3,14 @@
 //! request gets a clear 400 instead.
 
 use axum::{
-    Json,
     body::{Body, to_bytes},
     extract::Request,
-    http::{StatusCode, header},
+    http::header,
     middleware::Next,
     response::{IntoResponse, Response},
 };
+
+use crate::error::AppError;
 
 /// The middleware. Bodies are already capped (413) by the layer outside this one.
 pub async fn require_utf8(req: Request, next: Next) -> Response {
@@ -23,15 +24,10 @@ pub async fn require_utf8(req: Request, next: Next) -> Response {
     }
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, usize::MAX).await else {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        return AppError::PayloadTooLarge.into_response();
     };
     if !decodes_to_utf8(&bytes) {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({
-                "detail": "The form could not be read: it is not valid UTF-8."
-            })),
-        )
+        return AppError::BadRequest("The form could not be read: it is not valid UTF-8.".into())
             .into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))

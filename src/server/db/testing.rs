@@ -1,0 +1,286 @@
+//! What tests do to the database behind the app's back: count rows, move times, create and
+//! drop whole PostgreSQL databases. Test builds only; SQL stays under `db/`.
+
+use sqlx::{Connection, PgPool, SqliteConnection};
+
+use super::{Db, Timestamp, on_pool};
+
+/// The tables whose rows tests count.
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    Users,
+    Sessions,
+    RefreshTokens,
+    Throttles,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Users => "users",
+            Self::Sessions => "sessions",
+            Self::RefreshTokens => "refresh_tokens",
+            Self::Throttles => "throttles",
+        }
+    }
+}
+
+/// # Panics
+/// When the database fails: a test that cannot look has failed.
+pub async fn count(db: &Db, table: Table) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {}", table.name());
+    on_pool!(db, pool => sqlx::query_scalar(&sql).fetch_one(pool).await.expect("count rows"))
+}
+
+/// The id of the account named `username` (as typed at sign-up).
+///
+/// # Panics
+/// When there is none, or the database fails.
+pub async fn user_id(db: &Db, username: &str) -> i64 {
+    find_user_id(db, username).await.expect("the user exists")
+}
+
+/// # Panics
+/// When the database fails.
+pub async fn find_user_id(db: &Db, username: &str) -> Option<i64> {
+    on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(pool)
+            .await
+            .expect("find the user")
+    })
+}
+
+/// Every account's password hash becomes `hash`.
+///
+/// # Panics
+/// When the database fails.
+pub async fn set_every_password_hash(db: &Db, hash: &str) {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE users SET password_hash = $1")
+            .bind(hash)
+            .execute(pool)
+            .await
+            .expect("store the hash");
+    });
+}
+
+/// The one account's password hash.
+///
+/// # Panics
+/// When there is not exactly one account, or the database fails.
+pub async fn only_password_hash(db: &Db) -> String {
+    on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT password_hash FROM users")
+            .fetch_one(pool)
+            .await
+            .expect("the hash")
+    })
+}
+
+/// Moves every rotation `seconds` into the past, as the passing of time would.
+///
+/// # Panics
+/// When the database fails.
+pub async fn age_rotations(db: &Db, seconds: i64) {
+    let used: Vec<(String, Timestamp)> = on_pool!(db, pool => {
+        sqlx::query_as("SELECT token_hash, used_at FROM refresh_tokens WHERE used_at IS NOT NULL")
+            .fetch_all(pool)
+            .await
+            .expect("rotated tokens")
+    });
+    for (hash, used_at) in used {
+        on_pool!(db, pool => {
+            sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2")
+                .bind(Timestamp(used_at.0 - seconds))
+                .bind(&hash)
+                .execute(pool)
+                .await
+                .expect("age the rotation");
+        });
+    }
+}
+
+/// Makes a session's refresh tokens long expired.
+///
+/// # Panics
+/// When the database fails.
+pub async fn expire_refresh_tokens(db: &Db, session_id: &str) {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE refresh_tokens SET expires_at = $1 WHERE session_id = $2")
+            .bind(Timestamp(0))
+            .bind(session_id)
+            .execute(pool)
+            .await
+            .expect("expire the tokens");
+    });
+}
+
+/// Lifts every back-off, as the passing of time would.
+///
+/// # Panics
+/// When the database fails.
+pub async fn lift_back_offs(db: &Db) {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE throttles SET blocked_until = $1")
+            .bind(Timestamp(0))
+            .execute(pool)
+            .await
+            .expect("lift the back-offs");
+    });
+}
+
+/// Forgets every throttle counter.
+///
+/// # Panics
+/// When the database fails.
+pub async fn clear_throttles(db: &Db) {
+    on_pool!(db, pool => {
+        sqlx::query("DELETE FROM throttles")
+            .execute(pool)
+            .await
+            .expect("clear the counters");
+    });
+}
+
+/// Stores a counter whose window ended long ago.
+///
+/// # Panics
+/// When the database fails.
+pub async fn insert_spent_throttle(db: &Db, bucket: &str) {
+    on_pool!(db, pool => {
+        sqlx::query("INSERT INTO throttles (bucket, hits, window_start) VALUES ($1, 3, $2)")
+            .bind(bucket)
+            .bind(Timestamp(0))
+            .execute(pool)
+            .await
+            .expect("a spent counter");
+    });
+}
+
+/// Whether the session is marked revoked, read on `db` (another pool, to see what is
+/// committed).
+///
+/// # Panics
+/// When the session does not exist, or the database fails.
+pub async fn session_revoked(db: &Db, session_id: &str) -> bool {
+    let revoked: Option<Timestamp> = on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT revoked_at FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_one(pool)
+            .await
+            .expect("the session")
+    });
+    revoked.is_some()
+}
+
+/// Runs a statement as an operator would at a `psql` or `sqlite3` prompt.
+///
+/// # Panics
+/// When the statement fails.
+pub async fn operator(db: &Db, sql: &str) {
+    on_pool!(db, pool => {
+        sqlx::raw_sql(sql).execute(pool).await.expect("the operator's statement");
+    });
+}
+
+/// The type PostgreSQL reports for a column (`information_schema`'s `data_type`).
+///
+/// # Panics
+/// On SQLite, or when the database fails.
+pub async fn postgres_column_type(db: &Db, table: &str, column: &str) -> String {
+    let Db::Postgres(pool) = db else {
+        panic!("PostgreSQL only");
+    };
+    sqlx::query_scalar(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = $1 AND column_name = $2",
+    )
+    .bind(table)
+    .bind(column)
+    .fetch_one(pool)
+    .await
+    .expect("the column")
+}
+
+/// A SQLite connection of its own holding the write lock until [`SqliteLock::release`].
+pub struct SqliteLock(SqliteConnection);
+
+/// # Panics
+/// When the database cannot be opened or locked.
+pub async fn lock_sqlite(url: &str) -> SqliteLock {
+    let mut connection = SqliteConnection::connect(url)
+        .await
+        .expect("another connection");
+    sqlx::raw_sql("BEGIN EXCLUSIVE")
+        .execute(&mut connection)
+        .await
+        .expect("lock");
+    SqliteLock(connection)
+}
+
+impl SqliteLock {
+    /// # Panics
+    /// When the rollback fails.
+    pub async fn release(mut self) {
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut self.0)
+            .await
+            .expect("unlock");
+    }
+}
+
+/// Creates the PostgreSQL database `name` through the server at `admin_url`.
+///
+/// # Panics
+/// When PostgreSQL is out of reach.
+pub async fn create_postgres_database(admin_url: &str, name: &str) {
+    let admin = PgPool::connect(admin_url)
+        .await
+        .expect("PostgreSQL reachable (see README: TEST_POSTGRES_URL)");
+    sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&admin)
+        .await
+        .expect("create test database");
+    admin.close().await;
+}
+
+/// Drops the PostgreSQL database `name`, closing its connections; failures are ignored (the
+/// database is a test's leftover at worst).
+pub async fn drop_postgres_database(admin_url: &str, name: &str) {
+    if let Ok(admin) = PgPool::connect(admin_url).await {
+        let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&admin)
+            .await;
+    }
+}
+
+/// Applies only the first `count` PostgreSQL migrations to `url`, as a database created by an
+/// older latchkey has them.
+///
+/// # Panics
+/// When PostgreSQL is out of reach or a migration fails.
+pub async fn apply_first_postgres_migrations(url: &str, count: usize) {
+    let pool = PgPool::connect(url).await.expect("PostgreSQL reachable");
+    let older = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            super::POSTGRES_MIGRATIONS.migrations[..count].to_vec(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    older.run(&pool).await.expect("the older migrations");
+    pool.close().await;
+}
+
+/// Closes the pool, as a database that went away would look to the app.
+pub async fn close(db: &Db) {
+    on_pool!(db, pool => pool.close().await);
+}
+
+/// A pool on `url` that leaves its schema as it is (to prepare an older database).
+///
+/// # Panics
+/// When the database is out of reach.
+pub async fn connect_postgres_without_migrating(url: &str) -> Db {
+    Db::Postgres(PgPool::connect(url).await.expect("PostgreSQL reachable"))
+}
