@@ -1,7 +1,8 @@
 //! The server binary: load settings, start logging, build and run the app. Thin on purpose.
 
 /// mimalloc instead of glibc's malloc: a server-rendered page allocates thousands of small
-/// objects, and malloc, free and realloc were 46% of its instructions (bench/README.md).
+/// objects, and malloc, free and realloc were a large share of its instructions
+/// (measured in bench/README.md).
 #[cfg(feature = "ssr")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

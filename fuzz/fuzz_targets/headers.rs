@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use http::{HeaderMap, HeaderValue, header::COOKIE};
-use latchkey::server::auth::{client::client_address, cookies::CookiePolicy};
+use latchkey::server::{auth::cookies::CookiePolicy, http::client::client_address};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,9 +4,12 @@
 
 use std::{sync::OnceLock, time::Duration};
 
-use latchkey::server::auth::{
-    keys::KeySet,
-    tokens::{TokenOptions, TokenType, Tokens},
+use latchkey::server::{
+    auth::{
+        keys::KeySet,
+        tokens::{TokenType, Tokens},
+    },
+    config::TokenSettings,
 };
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
@@ -19,12 +22,13 @@ fn verifier() -> &'static (Tokens, String) {
     VERIFIER.get_or_init(|| {
         let tokens = Tokens::new(
             KeySet::hmac(&SecretString::from(SECRET), &[]),
-            TokenOptions {
+            TokenSettings {
                 access_ttl: Duration::from_secs(300),
                 refresh_ttl: Duration::from_secs(3600),
+                refresh_reuse_grace: Duration::from_secs(10),
+                leeway: Duration::from_secs(5),
                 issuer: None,
                 audience: None,
-                leeway: 5,
                 user_id_claim: "user_id".into(),
             },
         );

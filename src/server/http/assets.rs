@@ -1,7 +1,7 @@
 //! The built site's static files (WASM, JS, CSS, public assets), read into memory once at
 //! start and served from there with an ETag: a request for one costs no file system call.
 //! Serving them through `ServeDir` per request (Leptos's fallback) took several trips to the
-//! blocking pool each and ran at a quarter of the JSON API's rate (bench/README.md).
+//! blocking pool each and was far slower than the JSON API (figures in bench/README.md).
 
 use std::{collections::HashMap, path::Path, sync::Arc};
 

@@ -132,7 +132,7 @@ impl Listener for BoundedListener {
         };
         let (stream, addr) = Listener::accept(&mut self.inner).await;
         // Without it, a response written in two parts (headers, then a file or a streamed
-        // page) waits for the client's delayed ACK: ~40 ms per request on loopback.
+        // page) waits for the client's delayed ACK (bench/README.md measured it on loopback).
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "TCP_NODELAY not set");
         }

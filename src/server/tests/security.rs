@@ -370,10 +370,21 @@ async fn every_response_carries_the_security_headers(backend: Backend) {
             Some(&b"same-origin"[..]),
             "{path}"
         );
-        assert!(
-            headers.get(header::CONTENT_SECURITY_POLICY).is_some(),
-            "{path}"
-        );
+        let csp = headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if path == "/" {
+            assert!(
+                csp.contains("script-src 'nonce-") && csp.contains("frame-ancestors 'none'"),
+                "{path}: the page policy, got {csp:?}"
+            );
+        } else {
+            assert_eq!(
+                csp, "default-src 'none'; frame-ancestors 'none'",
+                "{path}: anything but a page may load nothing"
+            );
+        }
         assert!(
             headers.get(header::STRICT_TRANSPORT_SECURITY).is_none(),
             "no HSTS on plain http: {path}"
