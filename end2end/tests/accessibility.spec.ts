@@ -1,0 +1,35 @@
+import AxeBuilder from "@axe-core/playwright";
+import { Page, expect, test } from "@playwright/test";
+import { ProfilePage, SignupPage, hydrated, uniqueUser } from "./fixtures/pages";
+
+// Every page as a phone shows it: 375 px wide.
+test.use({ viewport: { width: 375, height: 740 } });
+
+/** No axe-core violation, and nothing wider than the screen. */
+async function accessibleAndFits(page: Page) {
+  await hydrated(page);
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`)).toEqual([]);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+}
+
+test("the signed-out pages pass axe-core and fit a 375 px phone", async ({ page }) => {
+  for (const path of ["/", "/signup", "/login", "/no/such/page"]) {
+    await page.goto(path);
+    await accessibleAndFits(page);
+  }
+});
+
+test("the profile and a form showing its errors pass axe-core and fit a 375 px phone", async ({ page }) => {
+  const signup = new SignupPage(page);
+  await signup.goto();
+  await hydrated(page);
+  await signup.signUp({ username: "bad name", email: "not-an-email", password: "12345678" });
+  await expect(signup.field("Email")).toHaveAttribute("aria-invalid", "true");
+  await accessibleAndFits(page);
+
+  await signup.signUp(uniqueUser("axe"));
+  await expect(new ProfilePage(page).heading).toBeVisible();
+  await accessibleAndFits(page);
+});
