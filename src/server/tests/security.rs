@@ -374,7 +374,13 @@ async fn every_response_carries_the_security_headers(backend: Backend) {
             .get(header::CONTENT_SECURITY_POLICY)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        if path == "/" {
+        let html = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+        // A missing file is answered by the 404 page: a page like any other.
+        assert_eq!(html, matches!(path, "/" | "/pkg/missing.css"), "{path}");
+        if html {
             assert!(
                 csp.contains("script-src 'nonce-") && csp.contains("frame-ancestors 'none'"),
                 "{path}: the page policy, got {csp:?}"
