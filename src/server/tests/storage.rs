@@ -96,12 +96,9 @@ async fn an_older_postgres_database_is_converted_with_its_data() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{pair}");
-    let me: Value = reqwest::Client::new()
-        .get(app.url("/api/me"))
-        .bearer_auth(pair["access"].as_str().expect("access"))
-        .send()
+    let bearer = format!("Bearer {}", pair["access"].as_str().expect("access"));
+    let me: Value = me_as(&app, "/api/me", &bearer)
         .await
-        .expect("GET")
         .json()
         .await
         .expect("json");
