@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::helpers::{
-    Backend, PASSWORD, TestApp, fresh_postgres_database, on_both_backends, post, registered,
+    Backend, PASSWORD, TestApp, fresh_postgres_database, me_as, on_both_backends, post, registered,
     spawn_app, spawn_at,
 };
 use crate::server::{auth::passwords::hash_with_old_parameters, db::testing};
