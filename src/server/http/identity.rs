@@ -122,11 +122,9 @@ pub async fn authenticate_request(
             }
         }
     }
-    // Whatever answers a request with credentials, or hands some out, is for this person only.
-    if had_credentials
-        || session.identity.is_some()
-        || response.headers().contains_key(header::SET_COOKIE)
-    {
+    // Whatever answers a request with credentials (an identity only ever comes from them), or
+    // hands some out, is for this person only.
+    if had_credentials || response.headers().contains_key(header::SET_COOKIE) {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
