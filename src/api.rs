@@ -1,6 +1,7 @@
 //! Server functions, grouped by feature. Each is a public HTTP endpoint under /fn and
 //! authenticates inside itself; none takes the caller's identity as an argument.
 
+pub mod account;
 pub mod auth;
 pub mod profile;
 
@@ -44,12 +45,7 @@ mod support {
         if let (Err(error), Some(response), Ok(parts)) =
             (&result, use_context::<ResponseOptions>(), parts())
         {
-            let plain_form = parts
-                .headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"));
-            if !plain_form {
+            if !plain_form(&parts) {
                 response.set_status(error.status());
             }
             if let Some(seconds) = error.retry_after() {
@@ -57,6 +53,45 @@ mod support {
             }
         }
         result
+    }
+
+    /// A failed plain form post (no JavaScript) from a page that sends no `Referer` (one whose
+    /// URL holds a link token, under `Referrer-Policy: no-referrer`) goes back to `path` with
+    /// `query`, carrying the error as server functions do for the page to show.
+    pub fn return_to<T>(
+        path: &str,
+        query: &[(&str, &str)],
+        result: Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        use leptos::server_fn::error::ServerFnUrlError;
+
+        if let (Err(error), Ok(parts)) = (&result, parts())
+            && plain_form(&parts)
+            && !parts.headers.contains_key(axum::http::header::REFERER)
+        {
+            let mut base =
+                url::Url::parse("http://page.invalid/").map_err(|_| AppError::Internal)?;
+            base.set_path(path);
+            base.query_pairs_mut().extend_pairs(query);
+            if let Ok(url) =
+                ServerFnUrlError::new(parts.uri.path(), error.clone()).to_url(base.as_str())
+            {
+                let relative = match url.query() {
+                    Some(q) => format!("{}?{q}", url.path()),
+                    None => url.path().to_string(),
+                };
+                leptos_axum::redirect(&relative);
+            }
+        }
+        result
+    }
+
+    fn plain_form(parts: &Parts) -> bool {
+        parts
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
     }
 
     fn state() -> Result<AppState, AppError> {

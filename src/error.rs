@@ -82,6 +82,12 @@ pub enum AppError {
     /// 401: the one answer for unknown user, wrong password and inactive account.
     #[error("Invalid email/username or password.")]
     InvalidCredentials,
+    /// 403: the password was right, but with EMAIL_VERIFICATION=mandatory the address must be
+    /// verified before the account can log in.
+    #[error(
+        "Please confirm your email address first: open the link we sent you, or ask for a new one."
+    )]
+    EmailNotVerified,
     /// 401: no session, or the session has ended (refresh token expired or revoked).
     #[error("Please log in to continue.")]
     Unauthorized,
@@ -119,7 +125,7 @@ impl AppError {
         match self {
             Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::EmailNotVerified => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

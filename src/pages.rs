@@ -1,13 +1,19 @@
 //! One page per file; UI only.
 
+mod forgot_password;
 mod home;
 mod login;
 mod not_found;
 mod profile;
+mod reset_password;
 mod signup;
+mod verify_email;
 
+pub use forgot_password::ForgotPassword;
 pub use home::Home;
 pub use login::Login;
 pub use not_found::NotFound;
 pub use profile::Profile;
+pub use reset_password::ResetPassword;
 pub use signup::SignUp;
+pub use verify_email::VerifyEmail;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod mail;
 pub mod rest;
 pub mod services;
 pub mod startup;

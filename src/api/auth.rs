@@ -4,11 +4,15 @@ use leptos::prelude::*;
 
 use crate::{domain::CurrentUser, error::AppError};
 
-/// Creates an account, signs the person in and sends them to /profile.
+/// Creates an account and mails a verification link; signs the person in and sends them to
+/// /profile, or, when verification is mandatory, to the log-in page saying to verify first.
 #[server(prefix = "/fn", endpoint = "signup")]
 pub async fn sign_up(email: String, username: String, password: String) -> Result<(), AppError> {
     use super::support::{client, serve, set_issued};
-    use crate::server::services::{accounts, sessions};
+    use crate::server::{
+        config::EmailVerification,
+        services::{accounts, sessions},
+    };
 
     serve(|state| async move {
         let input = accounts::ProfileInput {
@@ -17,7 +21,11 @@ pub async fn sign_up(email: String, username: String, password: String) -> Resul
             ..Default::default()
         };
         let user = accounts::sign_up(&state.services, &input, &password, client()?).await?;
-        let issued = sessions::start(&state.services, user.id).await?;
+        if state.settings.accounts.email_verification == EmailVerification::Mandatory {
+            leptos_axum::redirect("/login?reason=verify");
+            return Ok(());
+        }
+        let issued = sessions::start(&state.services, &user).await?;
         set_issued(&state, &issued);
         leptos_axum::redirect("/profile");
         Ok(())

@@ -4,11 +4,11 @@ use leptos::prelude::*;
 
 use crate::{domain::UserView, error::AppError};
 
-/// Saves username, email and names, with the sign-up form's validation.
+/// Saves username and names, with the sign-up form's validation (the address changes through
+/// a confirmed link: `change_email`).
 #[server(prefix = "/fn", endpoint = "profile")]
 pub async fn update_profile(
     username: String,
-    email: String,
     first_name: String,
     last_name: String,
 ) -> Result<UserView, AppError> {
@@ -19,9 +19,9 @@ pub async fn update_profile(
         let identity = signed_in().await?;
         let input = accounts::ProfileInput {
             username,
-            email,
             first_name,
             last_name,
+            ..Default::default()
         };
         accounts::update_profile(&state.services, &identity.user, &input).await
     })

@@ -11,10 +11,21 @@ pub struct UserView {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
+    /// Whether the person proved the address is theirs.
+    pub email_verified: bool,
     /// Unix seconds.
     pub date_joined: i64,
     /// Unix seconds.
     pub last_login: Option<i64>,
+}
+
+/// What a verification or email-change link is for, shown before it is used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailLink {
+    /// The address the link confirms.
+    pub email: String,
+    /// The link moves the account to this new address (rather than verifying its current one).
+    pub change: bool,
 }
 
 /// The signed-in user plus how long their access token has left, so the client can refresh

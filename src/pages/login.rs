@@ -5,8 +5,9 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
-    api::auth::Login as LoginFn,
+    api::{account::ResendVerificationTo, auth::Login as LoginFn},
     components::{Field, FormAlert, field_message, kept_value},
+    error::AppError,
 };
 
 #[component]
@@ -16,17 +17,19 @@ pub fn Login() -> impl IntoView {
     let pending = action.pending();
     let query = use_query_map();
     let next = move || query.with(|q| q.get("next")).unwrap_or_default();
-    let expired = move || {
-        query
-            .with(|q| q.get("reason"))
-            .is_some_and(|r| r == "expired")
+    let notice = move || {
+        query.with(|q| q.get("reason")).and_then(|r| match r.as_str() {
+            "expired" => Some("Your session has ended. Please log in again."),
+            "reset" => Some("Your password was changed and every session signed out. Log in with the new password."),
+            "verify" => Some("We mailed you a link to confirm your address. Open it, then log in."),
+            _ => None,
+        })
     };
+    let unverified = move || value.with(|v| matches!(v, Some(Err(AppError::EmailNotVerified))));
     view! {
         <Title text="Log in"/>
         <h1>"Log in"</h1>
-        <Show when=expired>
-            <p class="notice" role="status">"Your session has ended. Please log in again."</p>
-        </Show>
+        {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         <ActionForm action=action attr:class="card" attr:novalidate=true>
             <FormAlert value=value/>
             <input type="hidden" name="next" value=next/>
@@ -38,6 +41,28 @@ pub fn Login() -> impl IntoView {
                 {move || if pending.get() { "Logging in…" } else { "Log in" }}
             </button>
         </ActionForm>
+        <Show when=unverified>
+            <ResendForm/>
+        </Show>
+        <p><A href="/forgot-password">"Forgot your password?"</A></p>
         <p>"New here? " <A href="/signup">"Create an account"</A></p>
+    }
+}
+
+/// Another verification link, for a person whose log-in was refused until they verify.
+#[component]
+fn ResendForm() -> impl IntoView {
+    let action = ServerAction::<ResendVerificationTo>::new();
+    let value: Signal<_> = action.value().into();
+    view! {
+        <section aria-labelledby="resend-heading">
+            <h2 id="resend-heading">"Need a new confirmation link?"</h2>
+            <ActionForm action=action attr:class="card" attr:novalidate=true>
+                <FormAlert value=value/>
+                <Field label="Your email address" name="email" input_type="email" autocomplete="email"
+                    value=kept_value(value, "email") error=field_message(value, "email")/>
+                <button type="submit" class="secondary" disabled=action.pending()>"Send a new link"</button>
+            </ActionForm>
+        </section>
     }
 }

@@ -6,6 +6,7 @@ use leptos_router::components::{A, Redirect};
 
 use crate::{
     api::{
+        account::{ChangeEmail, ResendVerification},
         auth::LogoutEverywhere,
         profile::{ChangePassword, UpdateProfile},
     },
@@ -65,7 +66,15 @@ fn ProfileForms(user: UserView) -> impl IntoView {
             <h2 id="details-heading">"Details"</h2>
             <dl class="details">
                 <dt>"Username"</dt><dd data-testid="username">{move || shown.get().username}</dd>
-                <dt>"Email"</dt><dd data-testid="email">{move || shown.get().email}</dd>
+                <dt>"Email"</dt>
+                <dd>
+                    <span data-testid="email">{move || shown.get().email}</span>
+                    {if user.email_verified {
+                        view! { " " <span class="badge" data-testid="email-status">"verified"</span> }.into_any()
+                    } else {
+                        view! { " " <span class="badge warning" data-testid="email-status">"not verified"</span> }.into_any()
+                    }}
+                </dd>
                 <dt>"First name"</dt><dd>{move || shown.get().first_name}</dd>
                 <dt>"Last name"</dt><dd>{move || shown.get().last_name}</dd>
                 <dt>"Date joined"</dt><dd>{format_timestamp(user.date_joined)}</dd>
@@ -79,8 +88,6 @@ fn ProfileForms(user: UserView) -> impl IntoView {
                 <FormAlert value=updated success="Profile saved."/>
                 <Field label="Username" name="username" autocomplete="username"
                     value=typed("username", |u| u.username.clone()) error=field_message(updated, "username")/>
-                <Field label="Email" name="email" input_type="email" autocomplete="email"
-                    value=typed("email", |u| u.email.clone()) error=field_message(updated, "email")/>
                 <Field label="First name" name="first_name" autocomplete="given-name"
                     value=typed("first_name", |u| u.first_name.clone()) error=field_message(updated, "first_name")/>
                 <Field label="Last name" name="last_name" autocomplete="family-name"
@@ -90,8 +97,63 @@ fn ProfileForms(user: UserView) -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
-        <PasswordForm/>
+        {(!user.email_verified).then(|| view! { <VerifyForm/> })}
+        <EmailForm username=user.username.clone()/>
+        <PasswordForm username=user.username.clone()/>
         <SessionsForm/>
+    }
+}
+
+/// "Send the link again", while the address is unverified.
+#[component]
+fn VerifyForm() -> impl IntoView {
+    let resend = ServerAction::<ResendVerification>::new();
+    let value: Signal<_> = resend.value().into();
+    redirect_when_signed_out(value);
+    let pending = resend.pending();
+    view! {
+        <section aria-labelledby="verify-heading">
+            <h2 id="verify-heading">"Confirm your address"</h2>
+            <ActionForm action=resend attr:class="card">
+                <FormAlert value=value success="We sent a new link to your address."/>
+                <p>"Open the link we mailed you to confirm that the address is yours. Lost it?"</p>
+                <button type="submit" class="secondary" disabled=pending aria-busy=move || pending.get().to_string()>
+                    "Send the link again"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Moving the account to another address: confirmed by a link sent there.
+#[component]
+fn EmailForm(username: String) -> impl IntoView {
+    let change = ServerAction::<ChangeEmail>::new();
+    let value: Signal<_> = change.value().into();
+    redirect_when_signed_out(value);
+    let pending = change.pending();
+    let sent = move || match value.get() {
+        Some(Ok(address)) => Some(format!(
+            "We sent a link to {address}. Your address changes once you open it; until then it stays as it is."
+        )),
+        _ => None,
+    };
+    view! {
+        <section aria-labelledby="email-heading">
+            <h2 id="email-heading">"Change email address"</h2>
+            <ActionForm action=change attr:class="card" attr:novalidate=true>
+                <FormAlert value=value/>
+                {move || sent().map(|text| view! { <p class="alert success" role="status">{text}</p> })}
+                <input type="text" autocomplete="username" value=username hidden readonly/>
+                <Field label="New email address" name="new_email" input_type="email" autocomplete="email"
+                    value=kept_value(value, "new_email") error=field_message(value, "new_email")/>
+                <Field label="Your password" name="password" input_type="password" autocomplete="current-password"
+                    error=field_message(value, "password") hint="Asked again to protect your account."/>
+                <button type="submit" disabled=pending aria-busy=move || pending.get().to_string()>
+                    {move || if pending.get() { "Sending…" } else { "Send a confirmation link" }}
+                </button>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -113,7 +175,7 @@ fn SessionsForm() -> impl IntoView {
 }
 
 #[component]
-fn PasswordForm() -> impl IntoView {
+fn PasswordForm(username: String) -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let changed: Signal<_> = change.value().into();
     redirect_when_signed_out(changed);
@@ -134,6 +196,7 @@ fn PasswordForm() -> impl IntoView {
             <h2 id="password-heading">"Change password"</h2>
             <ActionForm action=change node_ref=form attr:class="card" attr:novalidate=true>
                 <FormAlert value=changed success="Password changed. Your other sessions have been signed out."/>
+                <input type="text" autocomplete="username" value=username hidden readonly/>
                 <Field label="Current password" name="current_password" input_type="password"
                     autocomplete="current-password" error=field_message(changed, "current_password")/>
                 <Field label="New password" name="new_password" input_type="password"

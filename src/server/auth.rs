@@ -3,5 +3,6 @@
 
 pub mod cookies;
 pub mod keys;
+pub mod links;
 pub mod passwords;
 pub mod tokens;

@@ -32,12 +32,18 @@ pub struct Settings {
     pub keys: KeySettings,
     pub tokens: TokenSettings,
     pub limits: LimitSettings,
+    pub mail: MailSettings,
+    pub accounts: AccountSettings,
 }
 
 /// Where the site is served and who may talk to it.
 #[derive(Debug, Clone)]
 pub struct SiteSettings {
     pub addr: SocketAddr,
+    /// The site's public origin (`SITE_URL`), which links in mail point to.
+    pub url: String,
+    /// What mail and pages call the site (`SITE_NAME`).
+    pub name: String,
     /// Where cargo-leptos put the built site (`target/site`): pkg/ and public assets.
     pub root: PathBuf,
     /// Where the SQLite database and a generated JWT secret live.
@@ -90,19 +96,71 @@ impl DatabaseUrl {
 
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shown = match Url::parse(self.expose()) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("REDACTED"));
-                url.to_string()
-            }
-            Ok(url) => url.to_string(),
-            Err(_) => "(unparsable)".to_string(),
-        };
         f.debug_struct("DatabaseUrl")
             .field("backend", &self.backend)
-            .field("url", &shown)
+            .field("url", &redacted(self.expose()))
             .finish()
     }
+}
+
+/// A URL with its password, if any, replaced: what logs and debug prints may show.
+pub fn redacted(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("REDACTED"));
+            url.to_string()
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => "(unparsable)".to_string(),
+    }
+}
+
+/// Where mail goes and whom it is from.
+#[derive(Clone)]
+pub struct MailSettings {
+    /// `smtp://` (STARTTLS when offered, `?tls=required` to insist), `smtps://` (TLS from the
+    /// start), with optional user and password. `None`: mail is written as `.eml` files under
+    /// the data directory's `outbox/`.
+    smtp_url: Option<SecretString>,
+    /// The `From:` mailbox, `Name <address>` or a plain address.
+    pub from: lettre::message::Mailbox,
+}
+
+impl MailSettings {
+    /// The SMTP URL, password included: for the mail transport only.
+    pub fn smtp_url(&self) -> Option<&str> {
+        self.smtp_url.as_ref().map(ExposeSecret::expose_secret)
+    }
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp_url", &self.smtp_url().map(redacted))
+            .field("from", &self.from.to_string())
+            .finish()
+    }
+}
+
+/// allauth's ACCOUNT_EMAIL_VERIFICATION: whether an address must be verified before log-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailVerification {
+    /// No verification mail is sent.
+    None,
+    /// A link is sent; the account works before it is used.
+    Optional,
+    /// Log-in is refused until the address is verified.
+    Mandatory,
+}
+
+/// How accounts are confirmed and recovered.
+#[derive(Debug, Clone)]
+pub struct AccountSettings {
+    pub email_verification: EmailVerification,
+    /// How long a verification (or email-change) link works.
+    pub verification_ttl: Duration,
+    /// How long a password-reset link works.
+    pub reset_ttl: Duration,
 }
 
 /// Where the signing and verification keys come from (loaded by `auth::keys`).
@@ -151,7 +209,7 @@ pub struct LimitSettings {
 }
 
 /// Claims a `USER_ID_CLAIM` may not take: the standard ones and latchkey's own.
-const RESERVED_CLAIMS: [&str; 9] = [
+const RESERVED_CLAIMS: [&str; 10] = [
     "sub",
     "sid",
     "jti",
@@ -161,6 +219,7 @@ const RESERVED_CLAIMS: [&str; 9] = [
     "iss",
     "aud",
     "token_type",
+    "email_verified",
 ];
 
 impl Settings {
@@ -197,6 +256,8 @@ impl Settings {
                 max_connections: count(&get, "MAX_CONNECTIONS", 1024, 1..=1_000_000)?,
                 max_in_flight: count(&get, "MAX_IN_FLIGHT", 512, 1..=1_000_000)?,
             },
+            mail: mail(&get, &site)?,
+            accounts: accounts(&get)?,
             site,
         })
     }
@@ -293,12 +354,80 @@ fn site(get: &impl Fn(&str) -> Option<String>) -> Result<SiteSettings, ConfigErr
     }
     Ok(SiteSettings {
         addr,
+        url: site_url,
+        name: get("SITE_NAME").unwrap_or_else(|| "latchkey".to_string()),
         root: PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into())),
         data_dir: PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".into())),
         cookie_secure,
         allowed_origins,
         trusted_proxies,
         auth_header_types,
+    })
+}
+
+fn mail(
+    get: &impl Fn(&str) -> Option<String>,
+    site: &SiteSettings,
+) -> Result<MailSettings, ConfigError> {
+    let smtp_url = get("SMTP_URL")
+        .map(|raw| {
+            let shown = redacted(&raw);
+            let usable = Url::parse(&raw).is_ok_and(|u| {
+                matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some_and(|h| !h.is_empty())
+            });
+            if usable {
+                Ok(SecretString::from(raw))
+            } else {
+                Err(bad(
+                    "SMTP_URL",
+                    format!("{shown:?} is not a URL like smtp://user:password@mail.example.com:587 or smtps://mail.example.com"),
+                ))
+            }
+        })
+        .transpose()?;
+    let host = Url::parse(&site.url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .filter(|h| {
+            h.contains('.') && h.parse::<std::net::Ipv4Addr>().is_err() && !h.starts_with('[')
+        })
+        .unwrap_or_else(|| "localhost".to_string());
+    let from = match get("MAIL_FROM") {
+        Some(v) => v.parse().map_err(|_| {
+            bad(
+                "MAIL_FROM",
+                format!("{v:?} is not a mailbox like \"Example <noreply@example.com>\""),
+            )
+        })?,
+        None => lettre::message::Mailbox::new(
+            Some(site.name.clone()),
+            format!("noreply@{host}")
+                .parse()
+                .map_err(|_| bad("SITE_URL", "gives no host a sender address can use"))?,
+        ),
+    };
+    Ok(MailSettings { smtp_url, from })
+}
+
+fn accounts(get: &impl Fn(&str) -> Option<String>) -> Result<AccountSettings, ConfigError> {
+    let email_verification = match get("EMAIL_VERIFICATION")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("optional") => EmailVerification::Optional,
+        Some("mandatory") => EmailVerification::Mandatory,
+        Some("none") => EmailVerification::None,
+        Some(other) => {
+            return Err(bad(
+                "EMAIL_VERIFICATION",
+                format!("{other:?} is not one of none, optional, mandatory"),
+            ));
+        }
+    };
+    Ok(AccountSettings {
+        email_verification,
+        verification_ttl: seconds(get, "EMAIL_VERIFICATION_TTL", 86_400, 60..=30 * 86_400)?,
+        reset_ttl: seconds(get, "PASSWORD_RESET_TTL", 3600, 60..=86_400)?,
     })
 }
 
@@ -534,6 +663,12 @@ mod tests {
             ("JWT_PREVIOUS_SECRETS", "short"),
             ("JWT_LEEWAY", "3600"),
             ("USER_ID_CLAIM", "exp"),
+            ("SMTP_URL", "http://mail.example.com"),
+            ("SMTP_URL", "mail.example.com:25"),
+            ("MAIL_FROM", "not a mailbox"),
+            ("EMAIL_VERIFICATION", "sometimes"),
+            ("EMAIL_VERIFICATION_TTL", "0"),
+            ("PASSWORD_RESET_TTL", "1 hour"),
         ];
         for (var, value) in cases {
             let err = settings(&[(var, value)]).expect_err(&format!("{var}={value} was accepted"));
@@ -568,6 +703,48 @@ mod tests {
             s.database.expose().contains("hunter2-secret"),
             "the driver still gets it"
         );
+    }
+
+    #[test]
+    fn an_smtp_password_never_shows_in_a_debug_print_or_an_error() {
+        let s = settings(&[(
+            "SMTP_URL",
+            "smtps://mailer:smtp-hunter2@mail.example.com:465",
+        )])
+        .expect("valid");
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("smtp-hunter2"), "{printed}");
+        assert!(printed.contains("mail.example.com"), "{printed}");
+        assert_eq!(
+            s.mail.smtp_url(),
+            Some("smtps://mailer:smtp-hunter2@mail.example.com:465")
+        );
+        let err = settings(&[("SMTP_URL", "ftp://mailer:smtp-hunter2@mail.example.com")])
+            .expect_err("not smtp");
+        assert!(!err.message.contains("smtp-hunter2"), "{}", err.message);
+    }
+
+    #[test]
+    fn mail_defaults_name_the_site() {
+        let s = settings(&[
+            ("SITE_URL", "https://auth.example.com"),
+            ("SITE_NAME", "Example"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.mail.from.to_string(),
+            "Example <noreply@auth.example.com>"
+        );
+        assert_eq!(s.mail.smtp_url(), None, "no SMTP_URL: the outbox folder");
+        assert_eq!(
+            s.accounts.email_verification,
+            super::EmailVerification::Optional
+        );
+        assert_eq!(s.accounts.verification_ttl.as_secs(), 86_400);
+        assert_eq!(s.accounts.reset_ttl.as_secs(), 3600);
+        let local = settings(&[]).expect("valid");
+        assert_eq!(local.mail.from.to_string(), "latchkey <noreply@localhost>");
+        assert_eq!(local.site.url, "http://127.0.0.1:3000");
     }
 
     #[test]

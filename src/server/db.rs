@@ -8,10 +8,12 @@
 //! carries a time across in both directions; Rust code sees Unix seconds everywhere.
 
 pub mod notify;
+pub mod outbox;
 pub mod sessions;
 #[cfg(test)]
 pub mod testing;
 pub mod throttles;
+pub mod tokens;
 pub mod users;
 
 use std::{future::Future, path::Path, str::FromStr, time::Duration};
@@ -69,6 +71,63 @@ macro_rules! on_db {
     };
 }
 pub(crate) use on_db;
+
+/// A transaction on whichever backend runs: statements that must take effect together (an
+/// account and the mail that confirms it) run in one, through functions taking `&mut Tx`.
+/// Dropped without [`Tx::commit`], it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Db {
+    /// Starts a transaction. On SQLite the write lock is taken by the first write, so
+    /// functions run in one write before they read where they can.
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn begin(&self) -> Result<Tx, DbError> {
+        named("transaction.begin", async {
+            Ok(match self {
+                Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+                Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            })
+        })
+        .await
+    }
+}
+
+impl Tx {
+    /// # Errors
+    /// The database error; nothing of the transaction took effect.
+    pub async fn commit(self) -> Result<(), DbError> {
+        named("transaction.commit", async {
+            match self {
+                Self::Sqlite(tx) => tx.commit().await,
+                Self::Postgres(tx) => tx.commit().await,
+            }
+        })
+        .await
+    }
+}
+
+/// Like [`on_db!`], inside a transaction: `$conn` is the backend's connection (use it as
+/// `&mut *$conn`).
+macro_rules! in_tx {
+    ($tx:expr, $operation:literal, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::server::db::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $crate::server::db::named($operation, async { $body }).await
+            }
+            $crate::server::db::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $crate::server::db::named($operation, async { $body }).await
+            }
+        }
+    };
+}
+pub(crate) use in_tx;
 
 /// A failed statement and the operation it belonged to. The operation is for the log; a
 /// client only ever learns that something failed (see `AppError`'s conversion).

@@ -3,6 +3,9 @@
 
 pub mod accounts;
 pub mod cleanup;
+pub mod email;
+pub mod outbox;
+pub mod recovery;
 pub mod session_cache;
 pub mod sessions;
 pub mod throttles;
@@ -11,12 +14,15 @@ use std::sync::Arc;
 
 use super::{
     auth::{passwords::Passwords, tokens::Tokens},
+    config::AccountSettings,
     db::Db,
+    mail::templates::Site,
 };
+use outbox::Outbox;
 use session_cache::SessionCache;
 
 /// What the use cases work with: storage, signing keys (with the token settings), password
-/// hashers and the session cache.
+/// hashers, the session cache, the mail outbox and the account rules.
 #[derive(Clone)]
 pub struct Services {
     pub db: Db,
@@ -24,4 +30,21 @@ pub struct Services {
     pub tokens: Arc<Tokens>,
     pub passwords: Passwords,
     pub cache: SessionCache,
+    pub outbox: Outbox,
+    pub config: Arc<ServiceConfig>,
+}
+
+/// The settings use cases read: what mail says about the site, and how accounts are verified
+/// and recovered.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub site: Site,
+    pub accounts: AccountSettings,
+}
+
+impl ServiceConfig {
+    /// A link to `path` (with its query) on the public site.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.site.url)
+    }
 }

@@ -34,8 +34,9 @@ use super::{
         assets::Assets,
         limits::{BoundedListener, Limits, Peer},
     },
+    mail::{MailError, Mailer, templates::Site},
     rest,
-    services::{Services, cleanup, session_cache::SessionCache},
+    services::{ServiceConfig, Services, cleanup, outbox::Outbox, session_cache::SessionCache},
     state::AppState,
 };
 use crate::app::{App, shell};
@@ -56,6 +57,8 @@ pub enum StartupError {
     Passwords,
     #[error("signing key {0}")]
     Keys(#[from] KeyError),
+    #[error("mail: {0}")]
+    Mail(#[from] MailError),
     #[error("cannot read the site's files under {path}: {source}")]
     Assets { path: String, source: io::Error },
 }
@@ -66,6 +69,7 @@ pub struct Application {
     router: Router,
     address: SocketAddr,
     state: AppState,
+    mailer: Mailer,
 }
 
 impl Application {
@@ -79,6 +83,7 @@ impl Application {
             path: settings.site.root.display().to_string(),
             source,
         })?;
+        let mailer = Mailer::new(&settings.mail, &settings.site.data_dir)?;
         let db = db::connect(&settings.database).await?;
         let cache = SessionCache::start(&db)
             .await
@@ -107,6 +112,14 @@ impl Application {
             tokens: Arc::new(Tokens::new(keys, settings.tokens.clone())),
             passwords,
             cache,
+            outbox: Outbox::default(),
+            config: Arc::new(ServiceConfig {
+                site: Site {
+                    name: settings.site.name.clone(),
+                    url: settings.site.url.clone(),
+                },
+                accounts: settings.accounts.clone(),
+            }),
         };
         let state = AppState {
             leptos_options,
@@ -121,6 +134,7 @@ impl Application {
             router: router(state.clone(), assets),
             address,
             state,
+            mailer,
         })
     }
 
@@ -140,7 +154,10 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        let sweeper = cleanup::spawn(self.state.services.clone());
+        let services = &self.state.services;
+        let sweeper = cleanup::spawn(services.clone());
+        tracing::info!(to = self.mailer.destination(), "mail goes to");
+        let sender = services.outbox.spawn(services.db.clone(), self.mailer);
         let listener =
             BoundedListener::new(self.listener, self.state.settings.limits.max_connections);
         let served = axum::serve(
@@ -150,6 +167,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         sweeper.abort();
+        sender.abort();
         served
     }
 }

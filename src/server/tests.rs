@@ -2,11 +2,15 @@
 //! on SQLite and on PostgreSQL.
 
 mod helpers;
+mod mail_sink;
 
 mod accounts;
 mod api;
 mod assets;
+mod email;
+mod outbox;
 mod passwords;
+mod recovery;
 mod reliability;
 mod revocation;
 mod security;

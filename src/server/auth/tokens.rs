@@ -31,6 +31,9 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub token_type: TokenType,
+    /// Access tokens only: whether the user's address was verified when the token was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 impl Claims {
@@ -111,6 +114,22 @@ impl Tokens {
         self.sign_with_id(token_type, user_id, sid, random_id(), now)
     }
 
+    /// Signs an access token that also says whether the user's address is verified.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] if signing fails (a key that cannot sign).
+    pub fn sign_access(
+        &self,
+        user_id: i64,
+        sid: &str,
+        email_verified: bool,
+        now: i64,
+    ) -> Result<Signed, TokenError> {
+        let mut claims = self.claims(TokenType::Access, user_id, sid, random_id(), now);
+        claims.email_verified = Some(email_verified);
+        self.encode(claims)
+    }
+
     /// Signs a token with a given `jti`. Signing is deterministic (HMAC, Ed25519, RSA
     /// PKCS#1 v1.5), so the same claims give the same token: a refresh token's successor can be
     /// handed out again without ever being stored.
@@ -125,11 +144,22 @@ impl Tokens {
         jti: String,
         now: i64,
     ) -> Result<Signed, TokenError> {
+        self.encode(self.claims(token_type, user_id, sid, jti, now))
+    }
+
+    fn claims(
+        &self,
+        token_type: TokenType,
+        user_id: i64,
+        sid: &str,
+        jti: String,
+        now: i64,
+    ) -> Claims {
         let ttl = match token_type {
             TokenType::Access => self.settings.access_ttl,
             TokenType::Refresh => self.settings.refresh_ttl,
         };
-        let claims = Claims {
+        Claims {
             sub: user_id.to_string(),
             user_id,
             sid: sid.to_string(),
@@ -137,7 +167,11 @@ impl Tokens {
             iat: now,
             exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
             token_type,
-        };
+            email_verified: None,
+        }
+    }
+
+    fn encode(&self, claims: Claims) -> Result<Signed, TokenError> {
         let mut body = serde_json::to_value(&claims).map_err(|_| TokenError::Invalid)?;
         let map = body.as_object_mut().ok_or(TokenError::Invalid)?;
         if let Some(id) = map.remove("user_id") {

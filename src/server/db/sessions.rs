@@ -1,6 +1,6 @@
 //! Login sessions and their refresh tokens (stored only as hashes).
 
-use super::{Db, DbError, Timestamp, on_db};
+use super::{Db, DbError, Timestamp, Tx, in_tx, on_db};
 
 const INSERT_TOKEN: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)";
@@ -158,14 +158,14 @@ pub async fn revoke(db: &Db, session_id: &str, now: i64) -> Result<(), DbError> 
 ///
 /// # Errors
 /// The database error.
-pub async fn revoke_all(db: &Db, user_id: i64, now: i64) -> Result<u64, DbError> {
-    on_db!(db, "sessions.revoke_all", pool => {
+pub async fn revoke_all(tx: &mut Tx, user_id: i64, now: i64) -> Result<u64, DbError> {
+    in_tx!(tx, "sessions.revoke_all", conn => {
         sqlx::query(
             "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
         )
         .bind(Timestamp(now))
         .bind(user_id)
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .map(|r| r.rows_affected())
     })
@@ -175,8 +175,13 @@ pub async fn revoke_all(db: &Db, user_id: i64, now: i64) -> Result<u64, DbError>
 ///
 /// # Errors
 /// The database error.
-pub async fn revoke_others(db: &Db, user_id: i64, keep: &str, now: i64) -> Result<u64, DbError> {
-    on_db!(db, "sessions.revoke_others", pool => {
+pub async fn revoke_others(
+    tx: &mut Tx,
+    user_id: i64,
+    keep: &str,
+    now: i64,
+) -> Result<u64, DbError> {
+    in_tx!(tx, "sessions.revoke_others", conn => {
         sqlx::query(
             "UPDATE sessions SET revoked_at = $1 \
              WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
@@ -184,7 +189,7 @@ pub async fn revoke_others(db: &Db, user_id: i64, keep: &str, now: i64) -> Resul
         .bind(Timestamp(now))
         .bind(user_id)
         .bind(keep)
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .map(|r| r.rows_affected())
     })

@@ -12,6 +12,8 @@ pub enum Table {
     Sessions,
     RefreshTokens,
     Throttles,
+    Links,
+    Outbox,
 }
 
 impl Table {
@@ -21,6 +23,8 @@ impl Table {
             Self::Sessions => "sessions",
             Self::RefreshTokens => "refresh_tokens",
             Self::Throttles => "throttles",
+            Self::Links => "one_time_tokens",
+            Self::Outbox => "mail_outbox",
         }
     }
 }
@@ -38,6 +42,30 @@ pub async fn count(db: &Db, table: Table) -> i64 {
 /// When there is none, or the database fails.
 pub async fn user_id(db: &Db, username: &str) -> i64 {
     find_user_id(db, username).await.expect("the user exists")
+}
+
+/// The stored account named `username`.
+///
+/// # Panics
+/// When it does not exist or the database fails.
+pub async fn user(db: &Db, username: &str) -> super::users::User {
+    let id = user_id(db, username).await;
+    super::users::find(db, id)
+        .await
+        .expect("read the user")
+        .expect("the user exists")
+}
+
+/// Marks an account inactive, as an operator would.
+///
+/// # Panics
+/// When the database fails.
+pub async fn deactivate(db: &Db, id: i64) {
+    let mut tx = db.begin().await.expect("begin");
+    super::users::set_active(&mut tx, id, false)
+        .await
+        .expect("deactivate");
+    tx.commit().await.expect("commit");
 }
 
 /// # Panics
@@ -114,6 +142,47 @@ pub async fn expire_refresh_tokens(db: &Db, session_id: &str) {
             .execute(pool)
             .await
             .expect("expire the tokens");
+    });
+}
+
+/// Makes every mailed link expired, as the passing of time would.
+///
+/// # Panics
+/// When the database fails.
+pub async fn expire_links(db: &Db) {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE one_time_tokens SET expires_at = $1")
+            .bind(Timestamp(0))
+            .execute(pool)
+            .await
+            .expect("expire the links");
+    });
+}
+
+/// The hashes stored for mailed links.
+///
+/// # Panics
+/// When the database fails.
+pub async fn link_hashes(db: &Db) -> Vec<String> {
+    on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT token_hash FROM one_time_tokens")
+            .fetch_all(pool)
+            .await
+            .expect("read the links")
+    })
+}
+
+/// Makes every queued mail due now, as the passing of its back-off would.
+///
+/// # Panics
+/// When the database fails.
+pub async fn mail_due_now(db: &Db) {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE mail_outbox SET next_attempt_at = $1")
+            .bind(Timestamp(0))
+            .execute(pool)
+            .await
+            .expect("make mail due");
     });
 }
 

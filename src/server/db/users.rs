@@ -3,7 +3,7 @@
 //! [`User`] is an account without its password hash: what sessions, handlers and caches hold.
 //! The hash is read only where a password is checked ([`find_for_login`], [`password_hash`]).
 
-use super::{Db, DbError, Timestamp, on_db};
+use super::{Db, DbError, Timestamp, Tx, in_tx, on_db, tokens};
 use crate::domain::UserView;
 
 /// A stored account, password hash left out.
@@ -15,6 +15,8 @@ pub struct User {
     pub first_name: String,
     pub last_name: String,
     pub is_active: bool,
+    /// Whether the person proved the address is theirs (by a mailed link).
+    pub email_verified: bool,
     pub date_joined: i64,
     pub last_login: Option<i64>,
 }
@@ -28,6 +30,7 @@ impl User {
             email: self.email.clone(),
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
+            email_verified: self.email_verified,
             date_joined: self.date_joined,
             last_login: self.last_login,
         }
@@ -42,6 +45,7 @@ struct UserRow {
     first_name: String,
     last_name: String,
     is_active: bool,
+    email_verified: bool,
     date_joined: Timestamp,
     last_login: Option<Timestamp>,
 }
@@ -55,6 +59,7 @@ impl From<UserRow> for User {
             first_name: row.first_name,
             last_name: row.last_name,
             is_active: row.is_active,
+            email_verified: row.email_verified,
             date_joined: row.date_joined.0,
             last_login: row.last_login.map(i64::from),
         }
@@ -62,7 +67,7 @@ impl From<UserRow> for User {
 }
 
 const COLUMNS: &str = "users.id, users.username, users.email, users.first_name, \
-    users.last_name, users.is_active, users.date_joined, users.last_login";
+    users.last_name, users.is_active, users.email_verified, users.date_joined, users.last_login";
 
 /// The values a new or edited account is stored with, keys already folded.
 pub struct UserFields<'a> {
@@ -74,17 +79,17 @@ pub struct UserFields<'a> {
     pub last_name: &'a str,
 }
 
-/// Stores a new, active account; returns its id.
+/// Stores a new, active account with its address not yet verified; returns its id.
 ///
 /// # Errors
 /// The database error; a race on a taken name surfaces as a unique violation.
 pub async fn insert(
-    db: &Db,
+    tx: &mut Tx,
     fields: &UserFields<'_>,
     password_hash: &str,
     now: i64,
 ) -> Result<i64, DbError> {
-    on_db!(db, "users.insert", pool => {
+    in_tx!(tx, "users.insert", conn => {
         sqlx::query_scalar(
             "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, \
              password_hash, is_active, date_joined) \
@@ -99,23 +104,24 @@ pub async fn insert(
         .bind(password_hash)
         .bind(true)
         .bind(Timestamp(now))
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
     })
 }
 
+/// Saves the editable details: names, not the email address (which changes only through a
+/// confirmed link, [`set_email`]).
+///
 /// # Errors
 /// The database error; a race on a taken name surfaces as a unique violation.
 pub async fn update_profile(db: &Db, id: i64, fields: &UserFields<'_>) -> Result<(), DbError> {
     on_db!(db, "users.update_profile", pool => {
         sqlx::query(
-            "UPDATE users SET username = $1, username_key = $2, email = $3, email_key = $4, \
-             first_name = $5, last_name = $6 WHERE id = $7",
+            "UPDATE users SET username = $1, username_key = $2, first_name = $3, last_name = $4 \
+             WHERE id = $5",
         )
         .bind(fields.username)
         .bind(fields.username_key)
-        .bind(fields.email)
-        .bind(fields.email_key)
         .bind(fields.first_name)
         .bind(fields.last_name)
         .bind(id)
@@ -123,6 +129,70 @@ pub async fn update_profile(db: &Db, id: i64, fields: &UserFields<'_>) -> Result
         .await
         .map(drop)
     })
+}
+
+/// Moves an account to a confirmed new address (verified, since the link reached it).
+///
+/// # Errors
+/// The database error; an address taken meanwhile surfaces as a unique violation.
+pub async fn set_email(tx: &mut Tx, id: i64, email: &str, email_key: &str) -> Result<(), DbError> {
+    in_tx!(tx, "users.set_email", conn => {
+        sqlx::query(
+            "UPDATE users SET email = $1, email_key = $2, email_verified = $3 WHERE id = $4",
+        )
+        .bind(email)
+        .bind(email_key)
+        .bind(true)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+    })
+}
+
+/// Marks the account's address verified if it is still `email` (a link for an address the
+/// account has since left verifies nothing). Returns whether it did.
+///
+/// # Errors
+/// The database error.
+pub async fn verify_email(tx: &mut Tx, id: i64, email: &str) -> Result<bool, DbError> {
+    in_tx!(tx, "users.verify_email", conn => {
+        sqlx::query("UPDATE users SET email_verified = $1 WHERE id = $2 AND email = $3")
+            .bind(true)
+            .bind(id)
+            .bind(email)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// An account by id, active or not.
+///
+/// # Errors
+/// The database error.
+pub async fn find(db: &Db, id: i64) -> Result<Option<User>, DbError> {
+    let row: Option<UserRow> = on_db!(db, "users.find", pool => {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(row.map(User::from))
+}
+
+/// The account holding an address (by its folded key), active or not.
+///
+/// # Errors
+/// The database error.
+pub async fn find_by_email(db: &Db, email_key: &str) -> Result<Option<User>, DbError> {
+    let row: Option<UserRow> = on_db!(db, "users.find_by_email", pool => {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email_key = $1"))
+            .bind(email_key)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(row.map(User::from))
 }
 
 /// Which of the two keys another account already holds: `(username_taken, email_taken)`.
@@ -213,10 +283,29 @@ pub async fn find_by_session(
     Ok(row.map(User::from))
 }
 
+/// Sets a new password. A password-reset link still out dies with the old password, whichever
+/// way the password changed.
+///
 /// # Errors
 /// The database error.
-pub async fn set_password_hash(db: &Db, id: i64, hash: &str) -> Result<(), DbError> {
-    on_db!(db, "users.set_password_hash", pool => {
+pub async fn set_password_hash(tx: &mut Tx, id: i64, hash: &str) -> Result<(), DbError> {
+    in_tx!(tx, "users.set_password_hash", conn => {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+    })?;
+    tokens::revoke(tx, id, tokens::Purpose::ResetPassword).await
+}
+
+/// Stores the same password hashed with today's parameters (after a log-in with it).
+///
+/// # Errors
+/// The database error.
+pub async fn rehash_password(db: &Db, id: i64, hash: &str) -> Result<(), DbError> {
+    on_db!(db, "users.rehash_password", pool => {
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(id)
@@ -243,12 +332,12 @@ pub async fn set_last_login(db: &Db, id: i64, now: i64) -> Result<(), DbError> {
 ///
 /// # Errors
 /// The database error.
-pub async fn set_active(db: &Db, id: i64, active: bool) -> Result<(), DbError> {
-    on_db!(db, "users.set_active", pool => {
+pub async fn set_active(tx: &mut Tx, id: i64, active: bool) -> Result<(), DbError> {
+    in_tx!(tx, "users.set_active", conn => {
         sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
             .bind(active)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map(drop)
     })

@@ -35,6 +35,19 @@ pub fn set_page_policy() {
     }
 }
 
+/// For a page whose URL holds a link token (a password reset): no `Referer` leaves it, not
+/// even to this site, and no cache keeps it.
+pub fn set_private_link_page() {
+    use leptos::prelude::use_context;
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
+
 const FALLBACK_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
 pub async fn add(State(state): State<AppState>, req: Request, next: Next) -> Response {

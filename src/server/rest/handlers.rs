@@ -14,7 +14,7 @@ use super::{
     errors::{BadRequest, Detail},
 };
 use crate::{
-    domain::UserView,
+    domain::{UserView, fold},
     error::{AppError, FieldError, FieldErrors},
     server::{
         http::{Identity, client::ClientAddr},
@@ -277,6 +277,8 @@ pub async fn me(BearerUser(identity): BearerUser) -> Json<UserView> {
 pub struct UpdateMe {
     #[schema(min_length = 1, max_length = 150)]
     username: Option<String>,
+    /// Read-only: the address changes only through a link mailed to the new one (the
+    /// profile page's "Change email address"). Sending the current address is accepted.
     #[schema(format = Email, max_length = 254)]
     email: Option<String>,
     #[schema(max_length = 150)]
@@ -296,9 +298,18 @@ pub async fn update_me(
 ) -> Result<Json<UserView>, ApiError> {
     let Json(body) = body?;
     let user = &identity.user;
+    if let Some(email) = body.email.filter(|e| fold(e) != fold(&user.email)) {
+        let mut errors = FieldErrors::default();
+        errors.keep("email", &email);
+        errors.add(
+            "email",
+            FieldError::new("The address changes only through a link mailed to the new one."),
+        );
+        return Err(AppError::Validation(errors).into());
+    }
     let input = ProfileInput {
         username: body.username.unwrap_or_else(|| user.username.clone()),
-        email: body.email.unwrap_or_else(|| user.email.clone()),
+        email: user.email.clone(),
         first_name: body.first_name.unwrap_or_else(|| user.first_name.clone()),
         last_name: body.last_name.unwrap_or_else(|| user.last_name.clone()),
     };

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use secrecy::SecretString;
 
-use super::{Services, session_cache::Change, throttles};
+use super::{Services, email, outbox::Outbox, session_cache::Change, throttles};
 use crate::{
     domain::{Email, Password, UserView, Username},
     error::{AppError, FieldError, FieldErrors},
@@ -13,6 +13,7 @@ use crate::{
             self,
             users::{User, UserFields},
         },
+        mail::templates,
         now,
     },
 };
@@ -77,15 +78,24 @@ fn parse_name(raw: &str) -> Result<String, FieldError> {
 
 /// Parses every field, collecting all messages at once and keeping what was typed.
 fn parse_profile(input: &ProfileInput, errors: &mut FieldErrors) -> Option<Profile> {
-    errors.keep("username", &input.username);
     errors.keep("email", &input.email);
+    let email = errors.check("email", Email::parse(&input.email));
+    let (username, first_name, last_name) = parse_details(input, errors)?;
+    Some(Profile::new(username, email?, first_name, last_name))
+}
+
+/// The fields the profile form edits (all but the address, which changes by confirmed link).
+fn parse_details(
+    input: &ProfileInput,
+    errors: &mut FieldErrors,
+) -> Option<(Username, String, String)> {
+    errors.keep("username", &input.username);
     errors.keep("first_name", &input.first_name);
     errors.keep("last_name", &input.last_name);
     let username = errors.check("username", Username::parse(&input.username));
-    let email = errors.check("email", Email::parse(&input.email));
     let first_name = errors.check("first_name", parse_name(&input.first_name));
     let last_name = errors.check("last_name", parse_name(&input.last_name));
-    Some(Profile::new(username?, email?, first_name?, last_name?))
+    Some((username?, first_name?, last_name?))
 }
 
 async fn check_unique(
@@ -165,22 +175,31 @@ pub async fn sign_up(
         .hash(SecretString::from(password.expose()))
         .await?;
     let now = now();
-    match db::users::insert(&services.db, &profile.fields(), &hash, now).await {
-        Ok(id) => {
-            tracing::info!(user_id = id, "account created");
-            Ok(User {
-                id,
-                username: profile.username.as_str().to_string(),
-                email: profile.email.as_str().to_string(),
-                first_name: profile.first_name,
-                last_name: profile.last_name,
-                is_active: true,
-                date_joined: now,
-                last_login: None,
-            })
+    // The account and its verification mail are stored together, or neither is.
+    let mut tx = services.db.begin().await?;
+    let id = match db::users::insert(&mut tx, &profile.fields(), &hash, now).await {
+        Ok(id) => id,
+        Err(e) => {
+            drop(tx);
+            return Err(taken_after_race(services, &profile, None, errors, e).await);
         }
-        Err(e) => Err(taken_after_race(services, &profile, None, errors, e).await),
-    }
+    };
+    let user = User {
+        id,
+        username: profile.username.as_str().to_string(),
+        email: profile.email.as_str().to_string(),
+        first_name: profile.first_name,
+        last_name: profile.last_name,
+        is_active: true,
+        email_verified: false,
+        date_joined: now,
+        last_login: None,
+    };
+    email::queue_verification(services, &mut tx, &user).await?;
+    tx.commit().await?;
+    services.outbox.wake();
+    tracing::info!(user_id = id, "account created");
+    Ok(user)
 }
 
 /// Saves a user's edited profile.
@@ -194,9 +213,14 @@ pub async fn update_profile(
     input: &ProfileInput,
 ) -> Result<UserView, AppError> {
     let mut errors = FieldErrors::default();
-    let Some(profile) = parse_profile(input, &mut errors) else {
+    let Some((username, first_name, last_name)) = parse_details(input, &mut errors) else {
         return Err(AppError::Validation(errors));
     };
+    let current_email = Email::parse(&user.email).map_err(|_| {
+        tracing::error!("a stored address does not parse");
+        AppError::Internal
+    })?;
+    let profile = Profile::new(username, current_email, first_name, last_name);
     check_unique(services, &profile, Some(user.id), &mut errors).await?;
     errors.clone().into_result()?;
     if let Err(e) = db::users::update_profile(&services.db, user.id, &profile.fields()).await {
@@ -208,7 +232,6 @@ pub async fn update_profile(
         .await;
     Ok(UserView {
         username: profile.username.as_str().to_string(),
-        email: profile.email.as_str().to_string(),
         first_name: profile.first_name,
         last_name: profile.last_name,
         ..user.view()
@@ -252,8 +275,13 @@ pub async fn change_password(
         .passwords
         .hash(SecretString::from(new.expose()))
         .await?;
-    db::users::set_password_hash(&services.db, user.id, &hash).await?;
-    let ended = db::sessions::revoke_others(&services.db, user.id, session_id, now()).await?;
+    let mut tx = services.db.begin().await?;
+    db::users::set_password_hash(&mut tx, user.id, &hash).await?;
+    let ended = db::sessions::revoke_others(&mut tx, user.id, session_id, now()).await?;
+    let notice = templates::password_changed(&services.config.site);
+    Outbox::queue(&mut tx, Some(user.id), &user.email, &notice).await?;
+    tx.commit().await?;
+    services.outbox.wake();
     services
         .cache
         .publish(&services.db, Change::User(user.id))
@@ -276,8 +304,10 @@ pub async fn deactivate(services: &Services, user: &User, password: &str) -> Res
         errors.add("password", FieldError::new("Your password is not correct."));
         return Err(AppError::Validation(errors));
     }
-    db::users::set_active(&services.db, user.id, false).await?;
-    db::sessions::revoke_all(&services.db, user.id, now()).await?;
+    let mut tx = services.db.begin().await?;
+    db::users::set_active(&mut tx, user.id, false).await?;
+    db::sessions::revoke_all(&mut tx, user.id, now()).await?;
+    tx.commit().await?;
     services
         .cache
         .publish(&services.db, Change::User(user.id))
@@ -288,7 +318,11 @@ pub async fn deactivate(services: &Services, user: &User, password: &str) -> Res
 
 /// Whether `password` is the user's own (asked again before a sensitive change). The hash is
 /// read here, for this check only.
-async fn confirms(services: &Services, user: &User, password: &str) -> Result<bool, AppError> {
+pub(super) async fn confirms(
+    services: &Services,
+    user: &User,
+    password: &str,
+) -> Result<bool, AppError> {
     if crate::domain::check_typed(password).is_err() {
         return Ok(false);
     }

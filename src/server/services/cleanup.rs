@@ -1,5 +1,7 @@
 //! Housekeeping the app does by itself, so no cron job has to be remembered: dead refresh
-//! tokens, ended sessions and spent throttle counters are deleted in small batches.
+//! tokens, ended sessions, spent throttle counters, expired mailed links and mail the SMTP
+//! server refused for good (after a month, for the operator to look into) are deleted in small
+//! batches.
 
 use std::time::Duration;
 
@@ -13,6 +15,8 @@ use crate::{
 const INTERVAL: Duration = Duration::from_secs(300);
 /// Rows per statement.
 const BATCH: i64 = 500;
+/// How long refused mail stays in the queue for the operator to see.
+const REFUSED_MAIL_KEPT: i64 = 30 * 86_400;
 
 /// What one sweep removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,6 +24,8 @@ pub struct Swept {
     pub refresh_tokens: u64,
     pub sessions: u64,
     pub throttles: u64,
+    pub links: u64,
+    pub refused_mail: u64,
 }
 
 /// Sweeps until nothing is left to delete, a batch at a time.
@@ -33,10 +39,18 @@ pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
         let (refresh_tokens, sessions) = db::sessions::sweep(&services.db, now, batch).await?;
         let throttles =
             db::throttles::sweep(&services.db, now - LONGEST_WINDOW, now, batch).await?;
+        let links = db::tokens::sweep(&services.db, now, batch).await?;
+        let refused_mail = db::outbox::sweep(&services.db, now - REFUSED_MAIL_KEPT, batch).await?;
         total.refresh_tokens += refresh_tokens;
         total.sessions += sessions;
         total.throttles += throttles;
-        let full = i64::try_from(refresh_tokens.max(sessions).max(throttles)).unwrap_or(i64::MAX);
+        total.links += links;
+        total.refused_mail += refused_mail;
+        let most = [refresh_tokens, sessions, throttles, links, refused_mail]
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+        let full = i64::try_from(most).unwrap_or(i64::MAX);
         if full < batch {
             return Ok(total);
         }
@@ -57,6 +71,8 @@ pub fn spawn(services: Services) -> tokio::task::JoinHandle<()> {
                     refresh_tokens = swept.refresh_tokens,
                     sessions = swept.sessions,
                     throttles = swept.throttles,
+                    links = swept.links,
+                    refused_mail = swept.refused_mail,
                     "swept expired rows"
                 ),
                 Ok(_) => {}

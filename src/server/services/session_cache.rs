@@ -228,6 +228,7 @@ mod tests {
             first_name: String::new(),
             last_name: String::new(),
             is_active: true,
+            email_verified: false,
             date_joined: 0,
             last_login: None,
         }

@@ -17,6 +17,7 @@ use crate::{
             passwords::Verdict,
             tokens::{Claims, Signed, TokenError, TokenType, random_id},
         },
+        config::EmailVerification,
         db::{self, users::User},
         now,
     },
@@ -80,18 +81,24 @@ pub async fn login(
         return Err(AppError::InvalidCredentials);
     };
     buckets.succeeded(services).await?;
+    if services.config.accounts.email_verification == EmailVerification::Mandatory
+        && !user.email_verified
+    {
+        tracing::info!(target: "security", user_id = user.id, "log-in refused: address not verified");
+        return Err(AppError::EmailNotVerified);
+    }
     if verdict == Verdict::RightButOutdated {
         let upgraded = services
             .passwords
             .hash(SecretString::from(password))
             .await?;
-        db::users::set_password_hash(&services.db, user.id, &upgraded).await?;
+        db::users::rehash_password(&services.db, user.id, &upgraded).await?;
         tracing::info!(
             user_id = user.id,
             "password hash upgraded to the current parameters"
         );
     }
-    let issued = start(services, user.id).await?;
+    let issued = start(services, &user).await?;
     tracing::info!(user_id = user.id, "logged in");
     Ok((
         User {
@@ -102,15 +109,16 @@ pub async fn login(
     ))
 }
 
-/// Starts a new session for `user_id` with a fresh token pair (a log-in: sign-up and log-in
+/// Starts a new session for `user` with a fresh token pair (a log-in: sign-up and log-in
 /// both record it as the user's last login).
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
-pub async fn start(services: &Services, user_id: i64) -> Result<Issued, AppError> {
+pub async fn start(services: &Services, user: &User) -> Result<Issued, AppError> {
     let now = now();
+    let user_id = user.id;
     let session_id = random_id();
-    let access = sign(services, TokenType::Access, user_id, &session_id, now)?;
+    let access = sign_access(services, user, &session_id, now)?;
     let refresh = sign(services, TokenType::Refresh, user_id, &session_id, now)?;
     db::sessions::create(
         &services.db,
@@ -176,7 +184,7 @@ pub async fn refresh(
     let user = db::users::find_by_session(&services.db, user_id, &session_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let access = sign(services, TokenType::Access, user_id, &session_id, now)?;
+    let access = sign_access(services, &user, &session_id, now)?;
     tracing::debug!(user_id, "session refreshed");
     Ok((user, Issued { access, refresh }))
 }
@@ -336,7 +344,9 @@ pub async fn logout(services: &Services, session_id: &str) -> Result<(), AppErro
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
 pub async fn logout_everywhere(services: &Services, user_id: i64) -> Result<u64, AppError> {
-    let ended = db::sessions::revoke_all(&services.db, user_id, now()).await?;
+    let mut tx = services.db.begin().await?;
+    let ended = db::sessions::revoke_all(&mut tx, user_id, now()).await?;
+    tx.commit().await?;
     services
         .cache
         .publish(&services.db, Change::User(user_id))
@@ -367,6 +377,18 @@ fn sign_with_id(
 fn signing_failed(e: TokenError) -> AppError {
     tracing::error!(error = %e, "token signing failed");
     AppError::Internal
+}
+
+fn sign_access(
+    services: &Services,
+    user: &User,
+    session_id: &str,
+    now: i64,
+) -> Result<Signed, AppError> {
+    services
+        .tokens
+        .sign_access(user.id, session_id, user.email_verified, now)
+        .map_err(signing_failed)
 }
 
 fn sign(

@@ -40,6 +40,20 @@ pub const PASSWORD_CHANGE: Limit = Limit {
     window: 900,
 };
 
+/// Mails with a link (verification, password reset, email change) per account, and per
+/// address typed (a hash of it): a person can ask a few times, nobody can flood an inbox.
+pub const LINK_MAIL: Limit = Limit {
+    name: "mail",
+    max: 5,
+    window: 900,
+};
+/// Password-reset and verification requests per client address (many people can share one).
+pub const MAIL_REQUEST: Limit = Limit {
+    name: "mail-request",
+    max: 30,
+    window: 900,
+};
+
 /// Failed log-ins allowed per account before back-off starts.
 const FREE_ACCOUNT_FAILURES: i64 = 5;
 /// Failed log-ins allowed per client address (many people can share one) before back-off.
@@ -72,6 +86,12 @@ pub async fn take(services: &Services, limit: Limit, subject: &str) -> Result<()
         return Err(throttled(retry_after));
     }
     Ok(())
+}
+
+/// The subject a typed email address is counted under: a hash of its folded form, so what a
+/// person typed is never stored.
+pub fn typed_address(email_key: &str) -> String {
+    format!("address:{}", hex::encode(Sha256::digest(email_key)))
 }
 
 /// The buckets a log-in attempt is counted in. The account is named by a hash of what was

@@ -1,11 +1,14 @@
 //! `spawn_app()`: a real server per test, its own port and database, a cookie-aware client
 //! with redirects off.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use reqwest::{Response, StatusCode, cookie::CookieStore, header};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use tokio::{net::TcpListener, task::JoinSet};
+
+use super::mail_sink::MailSink;
 
 use crate::server::{
     auth::tokens::TokenType, config::Settings, db::testing, now, startup::Application,
@@ -112,14 +115,76 @@ pub async fn spawn_at(database_url: String, name: String, extra: &[(&str, &str)]
 
 /// Another instance on `app`'s database, as a second process behind a load balancer.
 pub async fn spawn_peer(app: &TestApp) -> TestApp {
+    spawn_peer_with(app, &[]).await
+}
+
+/// [`spawn_peer`] with extra settings.
+pub async fn spawn_peer_with(app: &TestApp, extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     spawn_on(
         app.state.settings.database.expose().to_string(),
         None,
         dir,
-        &[],
+        extra,
     )
     .await
+}
+
+/// The app with its mail going to a fresh SMTP sink on loopback, and that sink.
+pub async fn spawn_with_mail(backend: Backend, extra: &[(&str, &str)]) -> (TestApp, MailSink) {
+    let sink = MailSink::start();
+    let mut settings = vec![("SMTP_URL", sink.url.as_str())];
+    settings.extend_from_slice(extra);
+    (spawn_app_with(backend, &settings).await, sink)
+}
+
+/// A TCP relay in front of a server (PostgreSQL, an SMTP sink) that a test can cut and
+/// restore: to the app, exactly that server going away (every connection dropped, new ones
+/// refused) and coming back.
+pub struct Relay {
+    pub addr: SocketAddr,
+    target: String,
+    tasks: JoinSet<()>,
+}
+
+impl Relay {
+    pub async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut relay = Self {
+            addr,
+            target,
+            tasks: JoinSet::new(),
+        };
+        relay.serve(listener);
+        relay
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let target = self.target.clone();
+        self.tasks.spawn(async move {
+            let mut connections = JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let target = target.clone();
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+    }
+
+    /// Drops every relayed connection and stops listening.
+    pub async fn cut(&mut self) {
+        self.tasks.shutdown().await;
+    }
+
+    /// Listens again on the same port.
+    pub async fn restore(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.expect("rebind");
+        self.serve(listener);
+    }
 }
 
 /// Starts the app on `database_url`; `postgres_db` is dropped with it.

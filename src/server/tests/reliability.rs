@@ -2,7 +2,6 @@
 //! (The limits on requests and graceful shutdown are tested on the binary: tests/cli.rs.)
 
 use std::{
-    net::SocketAddr,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -13,10 +12,10 @@ use std::{
 use reqwest::{StatusCode, header};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use tokio::{net::TcpListener, task::JoinSet};
+use tokio::task::JoinSet;
 
 use super::helpers::{
-    Backend, PASSWORD, TestApp, fresh_postgres_database, logged_in, on_both_backends, post,
+    Backend, PASSWORD, Relay, TestApp, fresh_postgres_database, logged_in, on_both_backends, post,
     registered, spawn_app_with, spawn_at, with_token,
 };
 use crate::server::{
@@ -54,10 +53,10 @@ async fn a_hundred_concurrent_writers_lose_nothing(backend: Backend) {
     let app = Arc::new(spawn_app_with(backend, BEHIND_PROXY).await);
     registered(&app, "ada").await;
     let before = count_users(&app).await;
-    let ada = testing::user_id(&app.state.services.db, "ada").await;
+    let ada = testing::user(&app.state.services.db, "ada").await;
     let mut refresh_tokens = Vec::new();
     for _ in 0..REFRESHES {
-        let issued = sessions::start(&app.state.services, ada)
+        let issued = sessions::start(&app.state.services, &ada)
             .await
             .expect("a session");
         refresh_tokens.push(issued.refresh.token.expose_secret().to_string());
@@ -164,10 +163,10 @@ async fn clients_hanging_up_mid_request_leave_no_transaction_open(backend: Backe
     const ROUNDS: usize = 3;
     let app = Arc::new(spawn_app_with(backend, BEHIND_PROXY).await);
     registered(&app, "ada").await;
-    let ada = testing::user_id(&app.state.services.db, "ada").await;
+    let ada = testing::user(&app.state.services.db, "ada").await;
     let mut tokens = Vec::new();
     for _ in 0..ROUNDS * CLIENTS + 40 {
-        let issued = sessions::start(&app.state.services, ada)
+        let issued = sessions::start(&app.state.services, &ada)
             .await
             .expect("a session");
         tokens.push(issued.refresh.token.expose_secret().to_string());
@@ -205,50 +204,6 @@ async fn clients_hanging_up_mid_request_leave_no_transaction_open(backend: Backe
     }
 }
 
-/// A TCP relay in front of PostgreSQL that a test can cut and restore: to the app, exactly a
-/// database server going away (every connection dropped, new ones refused) and coming back.
-struct Relay {
-    addr: SocketAddr,
-    tasks: JoinSet<()>,
-}
-
-impl Relay {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let mut relay = Self {
-            addr,
-            tasks: JoinSet::new(),
-        };
-        relay.serve(listener);
-        relay
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        self.tasks.spawn(async move {
-            let mut connections = JoinSet::new();
-            while let Ok((mut client, _)) = listener.accept().await {
-                connections.spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(postgres_addr()).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-            }
-        });
-    }
-
-    /// Drops every relayed connection and stops listening.
-    async fn cut(&mut self) {
-        self.tasks.shutdown().await;
-    }
-
-    /// Listens again on the same port.
-    async fn restore(&mut self) {
-        let listener = TcpListener::bind(self.addr).await.expect("rebind");
-        self.serve(listener);
-    }
-}
-
 /// Where the test PostgreSQL listens (host and port of TEST_POSTGRES_URL).
 fn postgres_addr() -> String {
     let url = std::env::var("TEST_POSTGRES_URL")
@@ -279,7 +234,7 @@ async fn ready_within(app: &TestApp, limit: Duration) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_going_away_under_load_gives_503_then_recovers_losing_nothing_acknowledged() {
-    let mut relay = Relay::start().await;
+    let mut relay = Relay::start(postgres_addr()).await;
     let (url, name) = fresh_postgres_database().await;
     let mut through_relay = url::Url::parse(&url).expect("url");
     through_relay

@@ -1,0 +1,188 @@
+//! Password reset by mailed link. Asking answers the same whether or not an account has the
+//! address, after the same work: a mail is queued either way (to an unknown address it says
+//! no account has it), and nothing is sent inline.
+
+use std::net::IpAddr;
+
+use secrecy::SecretString;
+
+use super::{Services, email::typed_email, outbox::Outbox, session_cache::Change, throttles};
+use crate::{
+    domain::Password,
+    error::{AppError, FieldError, FieldErrors},
+    server::{
+        auth::links::{self, LinkToken},
+        db::{
+            self,
+            tokens::{NewLink, Purpose},
+            users::User,
+        },
+        mail::templates,
+        now,
+    },
+};
+
+/// Queues a reset link for the account with `email`, or a note that none has it.
+///
+/// # Errors
+/// [`AppError::Validation`] for text that is no address; [`AppError::Throttled`] past the
+/// limits per address typed, per account and per client; [`AppError::Internal`] on storage
+/// failure.
+#[tracing::instrument(skip_all)]
+pub async fn request(services: &Services, email: &str, client: IpAddr) -> Result<(), AppError> {
+    let email = typed_email(email)?;
+    let key = email.key();
+    throttles::take(services, throttles::MAIL_REQUEST, &client.to_string()).await?;
+    throttles::take(
+        services,
+        throttles::LINK_MAIL,
+        &throttles::typed_address(&key),
+    )
+    .await?;
+    let config = &services.config;
+    let user = db::users::find_by_email(&services.db, &key).await?;
+    if let Some(user) = user.as_ref().filter(|u| u.is_active) {
+        throttles::take(services, throttles::LINK_MAIL, &format!("user:{}", user.id)).await?;
+    }
+    let mut tx = services.db.begin().await?;
+    match user {
+        Some(user) if user.is_active => {
+            let token = LinkToken::generate();
+            let ttl = config.accounts.reset_ttl.as_secs();
+            let now = now();
+            db::tokens::replace(
+                &mut tx,
+                &NewLink {
+                    user_id: user.id,
+                    purpose: Purpose::ResetPassword,
+                    email: &user.email,
+                    token_hash: &token.hash,
+                    now,
+                    expires_at: now + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
+                },
+            )
+            .await?;
+            let link = config.link(&format!(
+                "/reset-password?uid={}&token={}",
+                links::encode_uid(user.id),
+                token.token
+            ));
+            let mail = templates::reset_password(&config.site, link, ttl);
+            Outbox::queue(&mut tx, Some(user.id), &user.email, &mail).await?;
+            tracing::info!(target: "security", user_id = user.id, "password reset requested");
+        }
+        // A deactivated account cannot be taken back by mail; it gets no link.
+        Some(user) => {
+            tracing::info!(target: "security", user_id = user.id, "password reset refused: inactive");
+        }
+        None => {
+            let mail = templates::reset_unknown_account(&config.site);
+            Outbox::queue(&mut tx, None, email.as_str(), &mail).await?;
+        }
+    }
+    tx.commit().await?;
+    services.outbox.wake();
+    Ok(())
+}
+
+/// The account a reset link is for, if the link is live and its `uid` matches (the page with
+/// the new-password form; the link is not used by looking).
+///
+/// # Errors
+/// [`AppError::Internal`] on storage failure.
+pub async fn pending(
+    services: &Services,
+    uid: &str,
+    token: &str,
+) -> Result<Option<User>, AppError> {
+    let Some(user_id) = links::decode_uid(uid) else {
+        return Ok(None);
+    };
+    let link = db::tokens::find(
+        &services.db,
+        Purpose::ResetPassword,
+        &links::hash(token),
+        now(),
+    )
+    .await?
+    .filter(|link| link.user_id == user_id);
+    let Some(link) = link else {
+        return Ok(None);
+    };
+    Ok(db::users::find(&services.db, link.user_id)
+        .await?
+        .filter(|user| user.is_active))
+}
+
+/// Sets a new password with a reset link: the link is used up, every session of the account
+/// ends (refresh tokens at once, access tokens as any revocation), and a notice is mailed.
+///
+/// # Errors
+/// [`AppError::Validation`] on `token` for a dead or mismatched link, on `new_password` for a
+/// password the policy refuses; [`AppError::Internal`] on storage failure.
+#[tracing::instrument(skip_all)]
+pub async fn reset(
+    services: &Services,
+    uid: &str,
+    token: &str,
+    new_password: &str,
+) -> Result<User, AppError> {
+    let Some(user) = pending(services, uid, token).await? else {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "token",
+            FieldError::new("This link has expired or was already used. Ask for a new one."),
+        );
+        return Err(AppError::Validation(errors));
+    };
+    let mut errors = FieldErrors::default();
+    let attributes = [
+        user.username.as_str(),
+        user.email.as_str(),
+        user.first_name.as_str(),
+        user.last_name.as_str(),
+    ];
+    let new = errors.check("new_password", Password::parse(new_password, &attributes));
+    let Some(new) = new else {
+        return Err(AppError::Validation(errors));
+    };
+    let hash = services
+        .passwords
+        .hash(SecretString::from(new.expose()))
+        .await?;
+    let now = now();
+    let mut tx = services.db.begin().await?;
+    let taken = db::tokens::take(
+        &mut tx,
+        Purpose::ResetPassword,
+        &links::hash(token),
+        Some(user.id),
+        now,
+    )
+    .await?;
+    if taken.is_none() {
+        // Used by a concurrent request between the check and here.
+        errors.add(
+            "token",
+            FieldError::new("This link has expired or was already used. Ask for a new one."),
+        );
+        return Err(AppError::Validation(errors));
+    }
+    db::users::set_password_hash(&mut tx, user.id, &hash).await?;
+    let ended = db::sessions::revoke_all(&mut tx, user.id, now).await?;
+    Outbox::queue(
+        &mut tx,
+        Some(user.id),
+        &user.email,
+        &templates::password_changed(&services.config.site),
+    )
+    .await?;
+    tx.commit().await?;
+    services.outbox.wake();
+    services
+        .cache
+        .publish(&services.db, Change::User(user.id))
+        .await;
+    tracing::info!(target: "security", user_id = user.id, sessions_ended = ended, "password reset");
+    Ok(user)
+}
