@@ -16,6 +16,8 @@ function freePort(): string {
 process.env.E2E_PORT ??= freePort();
 process.env.E2E_SHORT_PORT ??= freePort();
 process.env.E2E_DATA ??= mkdtempSync(join(tmpdir(), "latchkey-e2e-"));
+process.env.E2E_MAIL_PORT ??= freePort();
+process.env.E2E_MAIL_DIR ??= join(process.env.E2E_DATA, "mail");
 
 const root = resolve(__dirname, "..");
 const binary = process.env.LATCHKEY_BIN ?? join(root, "target/release/latchkey");
@@ -67,7 +69,18 @@ export default defineConfig({
     },
   },
   webServer: [
-    server(process.env.E2E_PORT!, "default"),
+    // The SMTP sink the default server mails to (the specs read its inbox folder).
+    {
+      command: "node mail-sink.js",
+      cwd: __dirname,
+      port: Number(process.env.E2E_MAIL_PORT),
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "ignore" as const,
+      stderr: "pipe" as const,
+      env: { MAIL_PORT: process.env.E2E_MAIL_PORT!, MAIL_DIR: process.env.E2E_MAIL_DIR! },
+    },
+    server(process.env.E2E_PORT!, "default", { SMTP_URL: `smtp://127.0.0.1:${process.env.E2E_MAIL_PORT}` }),
     // Access tokens that expire after two seconds, for the transparent-refresh spec.
     server(process.env.E2E_SHORT_PORT!, "short", { ACCESS_TOKEN_TTL: "2" }),
   ],

@@ -15,7 +15,8 @@ async function accessibleAndFits(page: Page) {
 }
 
 test("the signed-out pages pass axe-core and fit a 375 px phone", async ({ page }) => {
-  for (const path of ["/", "/signup", "/login", "/no/such/page"]) {
+  const deadLinks = ["/verify-email?key=no-such-key", "/reset-password?uid=MQ&token=no-such-token"];
+  for (const path of ["/", "/signup", "/login", "/forgot-password", ...deadLinks, "/no/such/page"]) {
     await page.goto(path);
     await accessibleAndFits(page);
   }

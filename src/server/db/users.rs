@@ -22,6 +22,16 @@ pub struct User {
 }
 
 impl User {
+    /// What a password must not resemble (Django's UserAttributeSimilarityValidator).
+    pub fn personal_words(&self) -> [&str; 4] {
+        [
+            self.username.as_str(),
+            self.email.as_str(),
+            self.first_name.as_str(),
+            self.last_name.as_str(),
+        ]
+    }
+
     /// What the browser and API clients may see of the account.
     pub fn view(&self) -> UserView {
         UserView {

@@ -254,13 +254,7 @@ pub async fn change_password(
 ) -> Result<u64, AppError> {
     throttles::take(services, throttles::PASSWORD_CHANGE, &user.id.to_string()).await?;
     let mut errors = FieldErrors::default();
-    let attributes = [
-        user.username.as_str(),
-        user.email.as_str(),
-        user.first_name.as_str(),
-        user.last_name.as_str(),
-    ];
-    let new = errors.check("new_password", Password::parse(new, &attributes));
+    let new = errors.check("new_password", Password::parse(new, &user.personal_words()));
     let current_ok = confirms(services, user, current).await?;
     if !current_ok {
         errors.add(

@@ -34,6 +34,33 @@ pub enum Confirmed {
     Changed { user_id: i64, email: String },
 }
 
+/// Stores a new link for `purpose` to `email` in `tx`, valid for `ttl`, replacing the user's
+/// older one; returns `(token, lifetime in seconds)`, the token for the mail only.
+pub(super) async fn issue_link(
+    tx: &mut Tx,
+    user_id: i64,
+    purpose: Purpose,
+    email: &str,
+    ttl: std::time::Duration,
+) -> Result<(String, u64), AppError> {
+    let token = LinkToken::generate();
+    let seconds = ttl.as_secs();
+    let now = now();
+    db::tokens::replace(
+        tx,
+        &NewLink {
+            user_id,
+            purpose,
+            email,
+            token_hash: &token.hash,
+            now,
+            expires_at: now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX)),
+        },
+    )
+    .await?;
+    Ok((token.token, seconds))
+}
+
 /// Queues a verification link for `user`'s current address in `tx` (sign-up, or a request for
 /// a new link), replacing any older link. Nothing is queued with `EMAIL_VERIFICATION=none`.
 ///
@@ -48,22 +75,15 @@ pub async fn queue_verification(
     if config.accounts.email_verification == EmailVerification::None {
         return Ok(());
     }
-    let token = LinkToken::generate();
-    let ttl = config.accounts.verification_ttl.as_secs();
-    let now = now();
-    db::tokens::replace(
+    let (token, ttl) = issue_link(
         tx,
-        &NewLink {
-            user_id: user.id,
-            purpose: Purpose::VerifyEmail,
-            email: &user.email,
-            token_hash: &token.hash,
-            now,
-            expires_at: now + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
-        },
+        user.id,
+        Purpose::VerifyEmail,
+        &user.email,
+        config.accounts.verification_ttl,
     )
     .await?;
-    let link = config.link(&format!("/verify-email?key={}", token.token));
+    let link = config.link(&format!("/verify-email?key={token}"));
     let mail = templates::verify_email(&config.site, link, ttl);
     Outbox::queue(tx, Some(user.id), &user.email, &mail).await?;
     Ok(())
@@ -246,23 +266,16 @@ pub async fn request_change(
         return Err(AppError::Validation(errors));
     }
     let config = &services.config;
-    let token = LinkToken::generate();
-    let ttl = config.accounts.verification_ttl.as_secs();
-    let now = now();
     let mut tx = services.db.begin().await?;
-    db::tokens::replace(
+    let (token, ttl) = issue_link(
         &mut tx,
-        &NewLink {
-            user_id: user.id,
-            purpose: Purpose::ChangeEmail,
-            email: email.as_str(),
-            token_hash: &token.hash,
-            now,
-            expires_at: now + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
-        },
+        user.id,
+        Purpose::ChangeEmail,
+        email.as_str(),
+        config.accounts.verification_ttl,
     )
     .await?;
-    let link = config.link(&format!("/verify-email?key={}", token.token));
+    let link = config.link(&format!("/verify-email?key={token}"));
     let confirm = templates::confirm_new_email(&config.site, link, ttl);
     Outbox::queue(&mut tx, Some(user.id), email.as_str(), &confirm).await?;
     let notice = templates::email_change_requested(&config.site, email.as_str());
@@ -273,12 +286,17 @@ pub async fn request_change(
     Ok(())
 }
 
-const EXPIRED: &str = "This link has expired or was already used. Ask for a new one.";
+pub(super) const EXPIRED: &str = "This link has expired or was already used. Ask for a new one.";
+
+/// A link that cannot be used, reported on its form field (`key`, or a reset's `token`).
+pub(super) fn dead_link(field: &str, message: &str) -> AppError {
+    let mut errors = FieldErrors::default();
+    errors.add(field, FieldError::new(message));
+    AppError::Validation(errors)
+}
 
 fn link_error(message: &str) -> AppError {
-    let mut errors = FieldErrors::default();
-    errors.add("key", FieldError::new(message));
-    AppError::Validation(errors)
+    dead_link("key", message)
 }
 
 /// An address as typed into a request form.

@@ -6,17 +6,19 @@ use std::net::IpAddr;
 
 use secrecy::SecretString;
 
-use super::{Services, email::typed_email, outbox::Outbox, session_cache::Change, throttles};
+use super::{
+    Services,
+    email::{EXPIRED, dead_link, issue_link, typed_email},
+    outbox::Outbox,
+    session_cache::Change,
+    throttles,
+};
 use crate::{
     domain::Password,
-    error::{AppError, FieldError, FieldErrors},
+    error::{AppError, FieldErrors},
     server::{
-        auth::links::{self, LinkToken},
-        db::{
-            self,
-            tokens::{NewLink, Purpose},
-            users::User,
-        },
+        auth::links,
+        db::{self, tokens::Purpose, users::User},
         mail::templates,
         now,
     },
@@ -47,25 +49,17 @@ pub async fn request(services: &Services, email: &str, client: IpAddr) -> Result
     let mut tx = services.db.begin().await?;
     match user {
         Some(user) if user.is_active => {
-            let token = LinkToken::generate();
-            let ttl = config.accounts.reset_ttl.as_secs();
-            let now = now();
-            db::tokens::replace(
+            let (token, ttl) = issue_link(
                 &mut tx,
-                &NewLink {
-                    user_id: user.id,
-                    purpose: Purpose::ResetPassword,
-                    email: &user.email,
-                    token_hash: &token.hash,
-                    now,
-                    expires_at: now + i64::try_from(ttl).unwrap_or(i64::MAX / 2),
-                },
+                user.id,
+                Purpose::ResetPassword,
+                &user.email,
+                config.accounts.reset_ttl,
             )
             .await?;
             let link = config.link(&format!(
-                "/reset-password?uid={}&token={}",
+                "/reset-password?uid={}&token={token}",
                 links::encode_uid(user.id),
-                token.token
             ));
             let mail = templates::reset_password(&config.site, link, ttl);
             Outbox::queue(&mut tx, Some(user.id), &user.email, &mail).await?;
@@ -128,21 +122,13 @@ pub async fn reset(
     new_password: &str,
 ) -> Result<User, AppError> {
     let Some(user) = pending(services, uid, token).await? else {
-        let mut errors = FieldErrors::default();
-        errors.add(
-            "token",
-            FieldError::new("This link has expired or was already used. Ask for a new one."),
-        );
-        return Err(AppError::Validation(errors));
+        return Err(dead_link("token", EXPIRED));
     };
     let mut errors = FieldErrors::default();
-    let attributes = [
-        user.username.as_str(),
-        user.email.as_str(),
-        user.first_name.as_str(),
-        user.last_name.as_str(),
-    ];
-    let new = errors.check("new_password", Password::parse(new_password, &attributes));
+    let new = errors.check(
+        "new_password",
+        Password::parse(new_password, &user.personal_words()),
+    );
     let Some(new) = new else {
         return Err(AppError::Validation(errors));
     };
@@ -162,11 +148,7 @@ pub async fn reset(
     .await?;
     if taken.is_none() {
         // Used by a concurrent request between the check and here.
-        errors.add(
-            "token",
-            FieldError::new("This link has expired or was already used. Ask for a new one."),
-        );
-        return Err(AppError::Validation(errors));
+        return Err(dead_link("token", EXPIRED));
     }
     db::users::set_password_hash(&mut tx, user.id, &hash).await?;
     let ended = db::sessions::revoke_all(&mut tx, user.id, now).await?;
