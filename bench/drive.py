@@ -76,7 +76,7 @@ def reset_peak_rss(pid):
 
 
 class Server:
-    def __init__(self, backend, database_url, data_dir):
+    def __init__(self, backend, database_url, data_dir, extra_env=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -90,6 +90,7 @@ class Server:
             # One log line per request would be measured too; operators at this load ship
             # warnings only.
             "RUST_LOG": "warn",
+            **(extra_env or {}),
         }
         self.backend = backend
         self.process = subprocess.Popen([str(BINARY)], env=env, cwd=data_dir)

@@ -2,7 +2,9 @@
 # Benchmarks latchkey on this machine: builds the release server and WASM, then drives the
 # binary on SQLite and on PostgreSQL with wrk over loopback and prints the table of
 # bench/README.md, writing bench/results.json. Options go to bench/drive.py (--help).
-# BENCH_SECONDS sets each run's length (default 5). The criterion micro-benchmarks are a
+# BENCH_SECONDS sets each run's length (default 5). Then bench/mail.py gives the mail figures
+# (delivery latency to an SMTP server, reset timing for known and unknown addresses). The
+# criterion micro-benchmarks are a
 # separate command: cargo bench --features ssr --bench micro
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +22,5 @@ leptos_build_env
 say "release build (server + WASM)"
 cargo leptos build --release --split
 
-exec python3 bench/drive.py "$@"
+python3 bench/drive.py "$@"
+python3 bench/mail.py

@@ -51,3 +51,19 @@ pub async fn change_password(
     })
     .await
 }
+
+/// Deletes the account (password required), clears the cookies and goes home.
+#[server(prefix = "/fn", endpoint = "delete_account")]
+pub async fn delete_account(password: String) -> Result<(), AppError> {
+    use super::support::{serve, set_cookies, signed_in};
+    use crate::server::services::accounts;
+
+    serve(|state| async move {
+        let identity = signed_in().await?;
+        accounts::delete(&state.services, &identity.user, &password).await?;
+        set_cookies(&state.cookies.cleared());
+        leptos_axum::redirect("/?deleted=1");
+        Ok(())
+    })
+    .await
+}

@@ -8,7 +8,7 @@ use crate::{
     api::{
         account::{ChangeEmail, ResendVerification},
         auth::LogoutEverywhere,
-        profile::{ChangePassword, UpdateProfile},
+        profile::{ChangePassword, DeleteAccount, UpdateProfile},
     },
     components::{
         Field, FormAlert, StrengthMeter, field_message, kept_value, redirect_when_signed_out,
@@ -101,6 +101,31 @@ fn ProfileForms(user: UserView) -> impl IntoView {
         <EmailForm username=user.username.clone()/>
         <PasswordForm username=user.username.clone()/>
         <SessionsForm/>
+        <DeleteForm username=user.username.clone()/>
+    }
+}
+
+/// Deleting the account, for good.
+#[component]
+fn DeleteForm(username: String) -> impl IntoView {
+    let delete = ServerAction::<DeleteAccount>::new();
+    let value: Signal<_> = delete.value().into();
+    redirect_when_signed_out(value);
+    let pending = delete.pending();
+    view! {
+        <section aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete account"</h2>
+            <ActionForm action=delete attr:class="card" attr:novalidate=true>
+                <FormAlert value=value/>
+                <p>"This deletes your account and everything stored with it, at once and for good. A last mail confirms it."</p>
+                <input type="text" autocomplete="username" value=username hidden readonly/>
+                <Field label="Password to confirm" name="password" input_type="password"
+                    autocomplete="current-password" error=field_message(value, "password")/>
+                <button type="submit" class="danger" disabled=pending aria-busy=move || pending.get().to_string()>
+                    {move || if pending.get() { "Deleting…" } else { "Delete my account" }}
+                </button>
+            </ActionForm>
+        </section>
     }
 }
 

@@ -39,6 +39,7 @@ fn both(router: Router<AppState>, path: &str, method: MethodRouter<AppState>) ->
         handlers::change_password,
         handlers::logout_everywhere,
         handlers::deactivate,
+        handlers::delete_me,
     ),
     modifiers(&BearerScheme)
 )]
@@ -69,7 +70,12 @@ pub fn router() -> Router<AppState> {
         ("/token/refresh", post(handlers::refresh)),
         ("/token/verify", post(handlers::verify)),
         ("/token/blacklist", post(handlers::blacklist)),
-        ("/me", get(handlers::me).patch(handlers::update_me)),
+        (
+            "/me",
+            get(handlers::me)
+                .patch(handlers::update_me)
+                .delete(handlers::delete_me),
+        ),
         ("/me/password", post(handlers::change_password)),
         ("/me/logout-all", post(handlers::logout_everywhere)),
         ("/me/deactivate", post(handlers::deactivate)),

@@ -172,6 +172,53 @@ pub async fn link_hashes(db: &Db) -> Vec<String> {
     })
 }
 
+/// Queues a mail for `user_id` that no sender will try for a day (a mail still waiting).
+///
+/// # Panics
+/// When the database fails.
+pub async fn queue_held_mail(db: &Db, user_id: i64) {
+    on_pool!(db, pool => {
+        sqlx::query(
+            "INSERT INTO mail_outbox (user_id, recipient, subject, text_body, html_body, \
+             created_at, next_attempt_at) VALUES ($1, 'held@example.com', 's', 't', 'h', $2, $3)",
+        )
+        .bind(user_id)
+        .bind(Timestamp(crate::server::now()))
+        .bind(Timestamp(crate::server::now() + 86_400))
+        .execute(pool)
+        .await
+        .expect("queue a held mail");
+    });
+}
+
+/// How many rows of every kind still belong to account `user_id`.
+///
+/// # Panics
+/// When the database fails.
+pub async fn rows_of(db: &Db, user_id: i64) -> i64 {
+    let mut total = 0;
+    for sql in [
+        "SELECT COUNT(*) FROM users WHERE id = $1",
+        "SELECT COUNT(*) FROM sessions WHERE user_id = $1",
+        "SELECT COUNT(*) FROM one_time_tokens WHERE user_id = $1",
+        "SELECT COUNT(*) FROM mail_outbox WHERE user_id = $1",
+    ] {
+        let n: i64 = on_pool!(db, pool => {
+            sqlx::query_scalar(sql).bind(user_id).fetch_one(pool).await.expect("count rows")
+        });
+        total += n;
+    }
+    let throttles: i64 = on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM throttles WHERE bucket IN ($1, $2)")
+            .bind(format!("mail:user:{user_id}"))
+            .bind(format!("password:{user_id}"))
+            .fetch_one(pool)
+            .await
+            .expect("count throttles")
+    });
+    total + throttles
+}
+
 /// Makes every queued mail due now, as the passing of its back-off would.
 ///
 /// # Panics

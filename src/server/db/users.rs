@@ -352,3 +352,25 @@ pub async fn set_active(tx: &mut Tx, id: i64, active: bool) -> Result<(), DbErro
             .map(drop)
     })
 }
+
+/// Deletes an account and, by the schema's cascades, every row that belongs to it: sessions
+/// and their refresh tokens, mailed links, mail still queued for it; with the throttle counters
+/// kept under its id. Returns whether it existed.
+///
+/// # Errors
+/// The database error.
+pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool, DbError> {
+    in_tx!(tx, "users.delete", conn => {
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM throttles WHERE bucket IN ($1, $2)")
+            .bind(format!("mail:user:{id}"))
+            .bind(format!("password:{id}"))
+            .execute(&mut *conn)
+            .await?;
+        Ok(deleted == 1)
+    })
+}

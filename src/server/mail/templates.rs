@@ -230,6 +230,24 @@ pub fn password_changed(site: &Site) -> Rendered {
     .render()
 }
 
+/// The last mail to a deleted account's address.
+pub fn account_deleted(site: &Site) -> Rendered {
+    Letter {
+        site,
+        subject: format!("Your {} account was deleted", site.name),
+        paragraphs: vec![
+            format!(
+                "Your {} account and everything stored with it were deleted, as you asked.",
+                site.name
+            ),
+            "This is the last mail you get from us about it.".to_string(),
+        ],
+        action: None,
+        footer: "If you did not ask for this, someone knew your password: contact us.".to_string(),
+    }
+    .render()
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Site, escape, lifetime, verify_email};

@@ -395,3 +395,22 @@ pub async fn deactivate(
     accounts::deactivate(&state.services, &identity.user, &password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(delete, path = "/api/me", tag = "accounts", security(("bearer" = [])), request_body = Deactivate,
+    responses((status = 204, description = "The account and everything stored with it are deleted; a last mail confirms it"),
+              (status = 400, description = "Wrong password", body = BadRequest),
+              (status = 401, description = "Missing, invalid or expired token", body = Detail),
+              (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail),
+              (status = 503, description = "Every password hasher busy; try again after Retry-After seconds", body = Detail)))]
+pub async fn delete_me(
+    State(state): State<AppState>,
+    BearerUser(identity): BearerUser,
+    body: Body<Deactivate>,
+) -> Result<StatusCode, ApiError> {
+    let Json(body) = body?;
+    let mut errors = FieldErrors::default();
+    let password = required(&mut errors, "password", body.password);
+    fields_or(errors)?;
+    accounts::delete(&state.services, &identity.user, &password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

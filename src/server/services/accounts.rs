@@ -310,6 +310,35 @@ pub async fn deactivate(services: &Services, user: &User, password: &str) -> Res
     Ok(())
 }
 
+/// Deletes an account after checking its password: the user and every row that belongs to
+/// them go at once, every session ends, and a last mail (queued in the same transaction, tied
+/// to no account) confirms it.
+///
+/// # Errors
+/// [`AppError::Validation`] when the password is wrong; [`AppError::Throttled`] past the
+/// account's limit on attempts; [`AppError::Internal`] on storage failure.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+pub async fn delete(services: &Services, user: &User, password: &str) -> Result<(), AppError> {
+    throttles::take(services, throttles::PASSWORD_CHANGE, &user.id.to_string()).await?;
+    if !confirms(services, user, password).await? {
+        let mut errors = FieldErrors::default();
+        errors.add("password", FieldError::new("Your password is not correct."));
+        return Err(AppError::Validation(errors));
+    }
+    let mut tx = services.db.begin().await?;
+    let notice = templates::account_deleted(&services.config.site);
+    Outbox::queue(&mut tx, None, &user.email, &notice).await?;
+    db::users::delete(&mut tx, user.id).await?;
+    tx.commit().await?;
+    services.outbox.wake();
+    services
+        .cache
+        .publish(&services.db, Change::User(user.id))
+        .await;
+    tracing::info!(target: "security", "account deleted");
+    Ok(())
+}
+
 /// Whether `password` is the user's own (asked again before a sensitive change). The hash is
 /// read here, for this check only.
 pub(super) async fn confirms(

@@ -335,3 +335,106 @@ on_both_backends!(
     the_profile_form_saves_and_validates,
     changing_the_password_ends_the_other_sessions,
 );
+
+async fn deleting_the_account_removes_every_row_and_mails_a_last_notice(backend: Backend) {
+    let (app, sink) = super::helpers::spawn_with_mail(backend, &[]).await;
+    app.signed_up("ada").await;
+    app.signed_up("grace").await;
+    let _ = sink.first_to("ada@example.com").await;
+    assert_eq!(app.login("ada", PASSWORD).await.status(), StatusCode::OK);
+    let (access, refresh) = super::helpers::logged_in(&app, "ada").await;
+    // Rows of every kind that belong to ada: sessions and refresh tokens, a mailed link, a
+    // mail still waiting in the queue, throttle counters.
+    let db = &app.state.services.db;
+    let ada = testing::user_id(db, "ada").await;
+    let grace = testing::user_id(db, "grace").await;
+    testing::queue_held_mail(db, ada).await;
+    let changed = app
+        .post_form(
+            "/fn/change_email",
+            &[("password", PASSWORD), ("new_email", "ada@new.example")],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert!(
+        testing::rows_of(db, ada).await >= 6,
+        "ada has rows of every kind"
+    );
+    let grace_rows = testing::rows_of(db, grace).await;
+
+    let wrong = app
+        .post_form("/fn/delete_account", &[("password", "not it")])
+        .await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let deleted = app
+        .post_form("/fn/delete_account", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert_eq!(location(&deleted).as_deref(), Some("/?deleted=1"));
+
+    assert_eq!(
+        testing::rows_of(db, ada).await,
+        0,
+        "no row of ada's is left"
+    );
+    assert_eq!(
+        testing::rows_of(db, grace).await,
+        grace_rows,
+        "grace keeps hers"
+    );
+    let notice = sink.about("ada@example.com", "was deleted").await;
+    assert!(
+        notice.text.contains("everything stored with it"),
+        "{}",
+        notice.text
+    );
+    let (status, _) = super::helpers::post(
+        &app,
+        "/api/token/refresh/",
+        serde_json::json!({ "refresh": refresh }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        super::helpers::me_as(&app, "/api/me", &format!("Bearer {access}"))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login("ada", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn the_api_deletes_the_account_with_its_password(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (access, _) = super::helpers::registered(&app, "linus").await;
+    let bearer = format!("Bearer {access}");
+    let delete = |password: &'static str| {
+        let (app, bearer) = (&app, bearer.clone());
+        async move {
+            super::helpers::with_token(
+                app,
+                reqwest::Method::DELETE,
+                "/api/me/",
+                &bearer,
+                Some(serde_json::json!({ "password": password })),
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(delete("wrong").await, StatusCode::BAD_REQUEST);
+    assert_eq!(delete(PASSWORD).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        testing::count(&app.state.services.db, Table::Users).await,
+        0
+    );
+    assert_eq!(delete(PASSWORD).await, StatusCode::UNAUTHORIZED);
+}
+
+on_both_backends!(
+    deleting_the_account_removes_every_row_and_mails_a_last_notice,
+    the_api_deletes_the_account_with_its_password,
+);

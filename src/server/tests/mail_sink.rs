@@ -167,6 +167,23 @@ impl MailSink {
         self.to(to).swap_remove(nth - 1)
     }
 
+    /// Waits for a mail to `to` whose subject contains `subject`, and returns it.
+    pub async fn about(&self, to: &str, subject: &str) -> Mail {
+        let mut arrived = self.arrived.clone();
+        let find = || {
+            self.to(to)
+                .into_iter()
+                .find(|m| m.subject.contains(subject))
+        };
+        let found = tokio::time::timeout(PATIENCE, arrived.wait_for(|_| find().is_some())).await;
+        assert!(
+            found.is_ok(),
+            "no mail to {to} about {subject:?}; got {:?}",
+            self.all()
+        );
+        find().expect("found")
+    }
+
     /// The first mail to `to`.
     pub async fn first_to(&self, to: &str) -> Mail {
         self.nth_to(to, 1).await
