@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod devices;
 pub mod profile;
 
 #[cfg(feature = "ssr")]
@@ -142,6 +143,11 @@ mod support {
                 tracing::error!("client address middleware did not run for a server function");
                 AppError::Internal
             })
+    }
+
+    /// The client's address and User-Agent, for the session list and the activity log.
+    pub fn client_info() -> Result<crate::server::services::devices::Client, AppError> {
+        crate::server::http::client::RequestClient::of(&parts()?)
     }
 
     /// The refresh cookie the browser sent, if any.

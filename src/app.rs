@@ -10,7 +10,10 @@ use leptos_router::{
 
 use crate::{
     components::{Nav, SessionProvider},
-    pages::{ForgotPassword, Home, Login, NotFound, Profile, ResetPassword, SignUp, VerifyEmail},
+    pages::{
+        Activity, ForgotPassword, Home, Login, NotFound, Profile, ResetPassword, Sessions, SignUp,
+        VerifyEmail,
+    },
 };
 
 /// The document around the app, rendered on the server only.
@@ -62,6 +65,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/signup") ssr=SsrMode::Async view=SignUp/>
                         <Route path=path!("/login") ssr=SsrMode::Async view=Login/>
                         <Route path=path!("/profile") ssr=SsrMode::Async view=Profile/>
+                        <Route path=path!("/sessions") ssr=SsrMode::Async view=Sessions/>
+                        <Route path=path!("/activity") ssr=SsrMode::Async view=Activity/>
                         <Route path=path!("/verify-email") ssr=SsrMode::Async view=VerifyEmail/>
                         <Route path=path!("/forgot-password") ssr=SsrMode::Async view=ForgotPassword/>
                         <Route path=path!("/reset-password") ssr=SsrMode::Async view=ResetPassword/>

@@ -9,7 +9,7 @@ pub use email::{Email, MAX_EMAIL_CHARS};
 pub use password::{
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, MIN_STRENGTH, Password, Strength, check_typed,
 };
-pub use user::{CurrentUser, EmailLink, UserView, format_timestamp};
+pub use user::{ActivityView, CurrentUser, DeviceView, EmailLink, UserView, format_timestamp};
 pub use username::{MAX_USERNAME_CHARS, Username, fold};
 
 /// Where a login may send a person afterwards: a same-site path, never another origin.

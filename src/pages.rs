@@ -1,19 +1,23 @@
 //! One page per file; UI only.
 
+mod activity;
 mod forgot_password;
 mod home;
 mod login;
 mod not_found;
 mod profile;
 mod reset_password;
+mod sessions;
 mod signup;
 mod verify_email;
 
+pub use activity::Activity;
 pub use forgot_password::ForgotPassword;
 pub use home::Home;
 pub use login::Login;
 pub use not_found::NotFound;
 pub use profile::Profile;
 pub use reset_password::ResetPassword;
+pub use sessions::Sessions;
 pub use signup::SignUp;
 pub use verify_email::VerifyEmail;

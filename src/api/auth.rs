@@ -8,7 +8,7 @@ use crate::{domain::CurrentUser, error::AppError};
 /// /profile, or, when verification is mandatory, to the log-in page saying to verify first.
 #[server(prefix = "/fn", endpoint = "signup")]
 pub async fn sign_up(email: String, username: String, password: String) -> Result<(), AppError> {
-    use super::support::{client, serve, set_issued};
+    use super::support::{client, client_info, serve, set_issued};
     use crate::server::{
         config::EmailVerification,
         services::{accounts, sessions},
@@ -25,7 +25,7 @@ pub async fn sign_up(email: String, username: String, password: String) -> Resul
             leptos_axum::redirect("/login?reason=verify");
             return Ok(());
         }
-        let issued = sessions::start(&state.services, &user).await?;
+        let issued = sessions::start(&state.services, &user, &client_info()?).await?;
         set_issued(&state, &issued);
         leptos_axum::redirect("/profile");
         Ok(())
@@ -36,11 +36,12 @@ pub async fn sign_up(email: String, username: String, password: String) -> Resul
 /// Signs in with email or username, then goes to `next` (same-site paths only) or /profile.
 #[server(prefix = "/fn", endpoint = "login")]
 pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use super::support::{client, serve, set_issued};
+    use super::support::{client_info, serve, set_issued};
     use crate::{domain::safe_next_path, server::services::sessions};
 
     serve(|state| async move {
-        let (_, issued) = sessions::login(&state.services, &login, &password, client()?).await?;
+        let (_, issued) =
+            sessions::login(&state.services, &login, &password, &client_info()?).await?;
         set_issued(&state, &issued);
         leptos_axum::redirect(&safe_next_path(next.as_deref()));
         Ok(())

@@ -19,6 +19,39 @@ pub struct UserView {
     pub last_login: Option<i64>,
 }
 
+/// One live session, as its owner's device list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DeviceView {
+    /// Names the session for signing it out; not the session id itself.
+    pub id: String,
+    /// The browser and system, as a person reads them ("Firefox on Linux").
+    pub device: String,
+    pub client_ip: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; updated about once a minute while the session is used.
+    pub last_used_at: i64,
+    /// The session this very request belongs to.
+    pub current: bool,
+}
+
+/// One security event of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ActivityView {
+    /// `login`, `login_failed`, `password_changed`, `password_reset`,
+    /// `email_change_requested`, `email_changed`, `session_ended`, `refresh_token_reused`,
+    /// `deactivated`.
+    pub kind: String,
+    /// What happened, in words.
+    pub summary: String,
+    /// Unix seconds.
+    pub at: i64,
+    pub client_ip: String,
+    pub device: String,
+}
+
 /// What a verification or email-change link is for, shown before it is used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailLink {

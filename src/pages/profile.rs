@@ -190,6 +190,10 @@ fn SessionsForm() -> impl IntoView {
         <section aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Sessions"</h2>
             <ActionForm action=end_all attr:class="card">
+                <p>
+                    <A href="/sessions">"See where you are signed in"</A> " and sign devices out one by one, or check your "
+                    <A href="/activity">"account activity"</A>"."
+                </p>
                 <p>"Signed in somewhere you no longer use, or worried someone else is? This ends every session of your account, this one included."</p>
                 <button type="submit" class="secondary" disabled=pending aria-busy=move || pending.get().to_string()>
                     "Log out everywhere"

@@ -7,6 +7,7 @@
 //! are integers 0/1 and times Unix seconds, as SQLite's documentation suggests. [`Timestamp`]
 //! carries a time across in both directions; Rust code sees Unix seconds everywhere.
 
+pub mod events;
 pub mod notify;
 pub mod outbox;
 pub mod sessions;

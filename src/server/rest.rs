@@ -7,7 +7,7 @@ mod handlers;
 
 use axum::{
     Json, Router,
-    routing::{MethodRouter, get, post},
+    routing::{MethodRouter, delete, get, post},
 };
 use utoipa::{
     Modify, OpenApi,
@@ -40,6 +40,9 @@ fn both(router: Router<AppState>, path: &str, method: MethodRouter<AppState>) ->
         handlers::logout_everywhere,
         handlers::deactivate,
         handlers::delete_me,
+        handlers::my_sessions,
+        handlers::sign_out_session,
+        handlers::my_activity,
     ),
     modifiers(&BearerScheme)
 )]
@@ -79,6 +82,9 @@ pub fn router() -> Router<AppState> {
         ("/me/password", post(handlers::change_password)),
         ("/me/logout-all", post(handlers::logout_everywhere)),
         ("/me/deactivate", post(handlers::deactivate)),
+        ("/me/sessions", get(handlers::my_sessions)),
+        ("/me/sessions/{id}", delete(handlers::sign_out_session)),
+        ("/me/activity", get(handlers::my_activity)),
         ("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })),
     ];
     routes

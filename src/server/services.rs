@@ -2,7 +2,9 @@
 //! every rule, two transports. Each takes the [`Services`] it works with, never the HTTP state.
 
 pub mod accounts;
+pub mod activity;
 pub mod cleanup;
+pub mod devices;
 pub mod email;
 pub mod outbox;
 pub mod recovery;

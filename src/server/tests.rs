@@ -7,6 +7,7 @@ mod mail_sink;
 mod accounts;
 mod api;
 mod assets;
+mod devices;
 mod email;
 mod outbox;
 mod passwords;

@@ -5,33 +5,106 @@ use super::{Db, DbError, Timestamp, Tx, in_tx, on_db};
 const INSERT_TOKEN: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)";
 
+/// A session about to start, with its first refresh token and where it runs.
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub user_id: i64,
+    pub token_hash: &'a str,
+    pub expires_at: i64,
+    pub now: i64,
+    pub client_ip: &'a str,
+    pub user_agent: &'a str,
+}
+
 /// Starts a session with its first refresh token.
 ///
 /// # Errors
 /// The database error.
-pub async fn create(
-    db: &Db,
-    session_id: &str,
-    user_id: i64,
-    token_hash: &str,
-    expires_at: i64,
-    now: i64,
-) -> Result<(), DbError> {
+pub async fn create(db: &Db, session: &NewSession<'_>) -> Result<(), DbError> {
     on_db!(db, "sessions.create", pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO sessions (id, user_id, created_at) VALUES ($1, $2, $3)")
-            .bind(session_id)
-            .bind(user_id)
-            .bind(Timestamp(now))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, user_agent) \
+             VALUES ($1, $2, $3, $3, $4, $5)",
+        )
+        .bind(session.id)
+        .bind(session.user_id)
+        .bind(Timestamp(session.now))
+        .bind(session.client_ip)
+        .bind(session.user_agent)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(INSERT_TOKEN)
-            .bind(token_hash)
-            .bind(session_id)
-            .bind(Timestamp(expires_at))
+            .bind(session.token_hash)
+            .bind(session.id)
+            .bind(Timestamp(session.expires_at))
             .execute(&mut *tx)
             .await?;
         tx.commit().await
+    })
+}
+
+/// A live session as its owner's device list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub client_ip: String,
+    pub user_agent: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct LiveSessionRow {
+    id: String,
+    created_at: Timestamp,
+    last_used_at: Option<Timestamp>,
+    client_ip: String,
+    user_agent: String,
+}
+
+/// The user's sessions that are not revoked and still have a refresh token that works, most
+/// recently used first.
+///
+/// # Errors
+/// The database error.
+pub async fn live_of(db: &Db, user_id: i64, now: i64) -> Result<Vec<LiveSession>, DbError> {
+    let rows: Vec<LiveSessionRow> = on_db!(db, "sessions.live_of", pool => {
+        sqlx::query_as(
+            "SELECT id, created_at, last_used_at, client_ip, user_agent FROM sessions \
+             WHERE user_id = $1 AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM refresh_tokens \
+               WHERE refresh_tokens.session_id = sessions.id AND expires_at > $2) \
+             ORDER BY COALESCE(last_used_at, created_at) DESC, id",
+        )
+        .bind(user_id)
+        .bind(Timestamp(now))
+        .fetch_all(pool)
+        .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|row| LiveSession {
+            id: row.id,
+            created_at: row.created_at.0,
+            last_used_at: row.last_used_at.map_or(row.created_at.0, i64::from),
+            client_ip: row.client_ip,
+            user_agent: row.user_agent,
+        })
+        .collect())
+}
+
+/// Records that a session was just used (called at most about once a minute per session).
+///
+/// # Errors
+/// The database error.
+pub async fn touch(db: &Db, session_id: &str, now: i64) -> Result<(), DbError> {
+    on_db!(db, "sessions.touch", pool => {
+        sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
+            .bind(Timestamp(now))
+            .bind(session_id)
+            .execute(pool)
+            .await
+            .map(drop)
     })
 }
 
@@ -137,6 +210,26 @@ pub async fn refresh_token_unused(db: &Db, token_hash: &str) -> Result<bool, DbE
         .await
     })?;
     Ok(found.is_some())
+}
+
+/// Ends one session of `user_id`'s (a device signed out from the device list). Returns whether
+/// it was live and theirs.
+///
+/// # Errors
+/// The database error.
+pub async fn revoke_of(db: &Db, user_id: i64, session_id: &str, now: i64) -> Result<bool, DbError> {
+    on_db!(db, "sessions.revoke_of", pool => {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(Timestamp(now))
+        .bind(session_id)
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
 }
 
 /// Ends one session: its access tokens stop passing and its refresh tokens stop working.

@@ -12,7 +12,10 @@ use axum::{
 use ipnet::IpNet;
 
 use super::limits::Peer;
-use crate::{error::AppError, server::state::AppState};
+use crate::{
+    error::AppError,
+    server::{services::devices::Client, state::AppState},
+};
 
 /// The client's address as far as this server can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +67,39 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             tracing::error!("client address middleware missing");
             AppError::Internal
         })
+    }
+}
+
+/// The client as the use cases see it: its address and User-Agent.
+pub struct RequestClient(pub Client);
+
+impl RequestClient {
+    /// From a request's parts (after the [`identify`] middleware).
+    ///
+    /// # Errors
+    /// [`AppError::Internal`] if the middleware did not run.
+    pub fn of(parts: &Parts) -> Result<Client, AppError> {
+        let ClientAddr(ip) = parts
+            .extensions
+            .get::<ClientAddr>()
+            .copied()
+            .ok_or_else(|| {
+                tracing::error!("client address middleware missing");
+                AppError::Internal
+            })?;
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        Ok(Client::new(ip, user_agent))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestClient {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Self::of(parts).map(Self)
     }
 }
 

@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// Pages only a signed-in person may see.
-const PROTECTED: &[&str] = &["/profile"];
+const PROTECTED: &[&str] = &["/profile", "/sessions", "/activity"];
 /// Pages a signed-in person is sent away from.
 const GUEST_ONLY: &[&str] = &["/login", "/signup"];
 

@@ -14,12 +14,16 @@ use super::{
     errors::{BadRequest, Detail},
 };
 use crate::{
-    domain::{UserView, fold},
+    domain::{ActivityView, DeviceView, UserView, fold},
     error::{AppError, FieldError, FieldErrors},
     server::{
-        http::{Identity, client::ClientAddr},
+        http::{
+            Identity,
+            client::{ClientAddr, RequestClient},
+        },
         services::{
             accounts::{self, ProfileInput},
+            activity, devices,
             sessions::{self, Access, Issued},
         },
         state::AppState,
@@ -141,7 +145,7 @@ impl From<Issued> for Pair {
               (status = 503, description = "Every password hasher busy; try again after Retry-After seconds", body = Detail)))]
 pub async fn obtain(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
+    RequestClient(client): RequestClient,
     body: Body<Obtain>,
 ) -> Result<Json<Pair>, ApiError> {
     let Json(body) = body?;
@@ -150,7 +154,7 @@ pub async fn obtain(
     let login = required(&mut errors, "username", login);
     let password = required(&mut errors, "password", body.password);
     fields_or(errors)?;
-    let (_, issued) = match sessions::login(&state.services, &login, &password, client).await {
+    let (_, issued) = match sessions::login(&state.services, &login, &password, &client).await {
         // The service names the typed login `login`; this API calls it `username`.
         Err(AppError::Validation(mut fields)) => {
             if let Some(messages) = fields.errors.remove("login") {
@@ -413,4 +417,45 @@ pub async fn delete_me(
     fields_or(errors)?;
     accounts::delete(&state.services, &identity.user, &password).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/me/sessions", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "The live sessions of the account, this one marked `current`", body = [DeviceView]),
+              (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
+pub async fn my_sessions(
+    State(state): State<AppState>,
+    BearerUser(identity): BearerUser,
+) -> Result<Json<Vec<DeviceView>>, ApiError> {
+    Ok(Json(
+        devices::list(&state.services, identity.user.id, &identity.session_id).await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/me/sessions/{id}", tag = "accounts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A session's `id` from GET /api/me/sessions")),
+    responses((status = 204, description = "That session is signed out"),
+              (status = 401, description = "Missing, invalid or expired token", body = Detail),
+              (status = 404, description = "No live session of this account has that id", body = Detail)))]
+pub async fn sign_out_session(
+    State(state): State<AppState>,
+    BearerUser(identity): BearerUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if devices::sign_out(&state.services, identity.user.id, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+#[utoipa::path(get, path = "/api/me/activity", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "The account's security events of the last 90 days, newest first", body = [ActivityView]),
+              (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
+pub async fn my_activity(
+    State(state): State<AppState>,
+    BearerUser(identity): BearerUser,
+) -> Result<Json<Vec<ActivityView>>, ApiError> {
+    Ok(Json(
+        activity::list(&state.services, identity.user.id).await?,
+    ))
 }

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use secrecy::SecretString;
 
-use super::{Services, email, outbox::Outbox, session_cache::Change, throttles};
+use super::{Services, activity, email, outbox::Outbox, session_cache::Change, throttles};
 use crate::{
     domain::{Email, Password, UserView, Username},
     error::{AppError, FieldError, FieldErrors},
@@ -280,6 +280,7 @@ pub async fn change_password(
         .cache
         .publish(&services.db, Change::User(user.id))
         .await;
+    activity::record(services, user.id, activity::Event::PasswordChanged, None).await?;
     tracing::info!(sessions_ended = ended, "password changed");
     Ok(ended)
 }
@@ -306,6 +307,7 @@ pub async fn deactivate(services: &Services, user: &User, password: &str) -> Res
         .cache
         .publish(&services.db, Change::User(user.id))
         .await;
+    activity::record(services, user.id, activity::Event::Deactivated, None).await?;
     tracing::info!(target: "security", "account deactivated");
     Ok(())
 }

@@ -1,11 +1,12 @@
 //! Housekeeping the app does by itself, so no cron job has to be remembered: dead refresh
-//! tokens, ended sessions, spent throttle counters, expired mailed links and mail the SMTP
+//! tokens, ended sessions, spent throttle counters, expired mailed links, security events
+//! older than 90 days and mail the SMTP
 //! server refused for good (after a month, for the operator to look into) are deleted in small
 //! batches.
 
 use std::time::Duration;
 
-use super::{Services, throttles::LONGEST_WINDOW};
+use super::{Services, activity, throttles::LONGEST_WINDOW};
 use crate::{
     error::AppError,
     server::{db, now},
@@ -26,6 +27,7 @@ pub struct Swept {
     pub throttles: u64,
     pub links: u64,
     pub refused_mail: u64,
+    pub events: u64,
 }
 
 /// Sweeps until nothing is left to delete, a batch at a time.
@@ -41,15 +43,24 @@ pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
             db::throttles::sweep(&services.db, now - LONGEST_WINDOW, now, batch).await?;
         let links = db::tokens::sweep(&services.db, now, batch).await?;
         let refused_mail = db::outbox::sweep(&services.db, now - REFUSED_MAIL_KEPT, batch).await?;
+        let events = db::events::sweep(&services.db, now - activity::KEPT_SECONDS, batch).await?;
         total.refresh_tokens += refresh_tokens;
         total.sessions += sessions;
         total.throttles += throttles;
         total.links += links;
         total.refused_mail += refused_mail;
-        let most = [refresh_tokens, sessions, throttles, links, refused_mail]
-            .into_iter()
-            .max()
-            .unwrap_or(0);
+        total.events += events;
+        let most = [
+            refresh_tokens,
+            sessions,
+            throttles,
+            links,
+            refused_mail,
+            events,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
         let full = i64::try_from(most).unwrap_or(i64::MAX);
         if full < batch {
             return Ok(total);
@@ -73,6 +84,7 @@ pub fn spawn(services: Services) -> tokio::task::JoinHandle<()> {
                     throttles = swept.throttles,
                     links = swept.links,
                     refused_mail = swept.refused_mail,
+                    events = swept.events,
                     "swept expired rows"
                 ),
                 Ok(_) => {}

@@ -1,7 +1,7 @@
 //! Proving an address: the verification link sent at sign-up (and on request), and moving an
 //! account to a new address, which changes only once a link sent there is used.
 
-use super::{Services, outbox::Outbox, session_cache::Change, throttles};
+use super::{Services, activity, outbox::Outbox, session_cache::Change, throttles};
 use crate::{
     domain::Email,
     error::{AppError, FieldError, FieldErrors},
@@ -222,6 +222,9 @@ pub async fn confirm(services: &Services, key: &str) -> Result<Confirmed, AppErr
         .cache
         .publish(&services.db, Change::User(*user_id))
         .await;
+    if let Confirmed::Changed { user_id, .. } = &confirmed {
+        activity::record(services, *user_id, activity::Event::EmailChanged, None).await?;
+    }
     tracing::info!(target: "security", user_id, "email address confirmed");
     Ok(confirmed)
 }
@@ -282,6 +285,13 @@ pub async fn request_change(
     Outbox::queue(&mut tx, Some(user.id), &user.email, &notice).await?;
     tx.commit().await?;
     services.outbox.wake();
+    activity::record(
+        services,
+        user.id,
+        activity::Event::EmailChangeRequested,
+        None,
+    )
+    .await?;
     tracing::info!(target: "security", "email change requested");
     Ok(())
 }

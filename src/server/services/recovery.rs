@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use secrecy::SecretString;
 
 use super::{
-    Services,
+    Services, activity,
     email::{EXPIRED, dead_link, issue_link, typed_email},
     outbox::Outbox,
     session_cache::Change,
@@ -165,6 +165,7 @@ pub async fn reset(
         .cache
         .publish(&services.db, Change::User(user.id))
         .await;
+    activity::record(services, user.id, activity::Event::PasswordReset, None).await?;
     tracing::info!(target: "security", user_id = user.id, sessions_ended = ended, "password reset");
     Ok(user)
 }

@@ -6,6 +6,8 @@ use secrecy::SecretString;
 
 use super::{
     Services,
+    activity::{self, Event},
+    devices::Client,
     session_cache::Change,
     throttles::{self, LoginBuckets},
 };
@@ -52,7 +54,7 @@ pub async fn login(
     services: &Services,
     login: &str,
     password: &str,
-    client: IpAddr,
+    client: &Client,
 ) -> Result<(User, Issued), AppError> {
     let mut errors = FieldErrors::default();
     if login.contains('\0') || login.chars().count() > MAX_LOGIN_CHARS {
@@ -64,7 +66,7 @@ pub async fn login(
     errors.check("password", check_typed(password));
     errors.into_result()?;
     let login = crate::domain::fold(login);
-    let buckets = LoginBuckets::new(&login, client);
+    let buckets = LoginBuckets::new(&login, client.ip);
     buckets.check(services).await?;
     let found = db::users::find_for_login(&services.db, &login).await?;
     let verdict = services
@@ -75,9 +77,12 @@ pub async fn login(
         )
         .await?;
     let user = found.map(|(user, _)| user);
-    let Some(user) = user.filter(|u| verdict.is_right() && u.is_active) else {
+    let Some(user) = user.clone().filter(|u| verdict.is_right() && u.is_active) else {
         tracing::info!(target: "security", "log-in refused");
         buckets.failed(services).await?;
+        if let Some(user) = user.filter(|u| u.is_active) {
+            activity::record(services, user.id, Event::LogInFailed, Some(client)).await?;
+        }
         return Err(AppError::InvalidCredentials);
     };
     buckets.succeeded(services).await?;
@@ -98,7 +103,8 @@ pub async fn login(
             "password hash upgraded to the current parameters"
         );
     }
-    let issued = start(services, &user).await?;
+    let issued = start(services, &user, client).await?;
+    activity::record(services, user.id, Event::LoggedIn, Some(client)).await?;
     tracing::info!(user_id = user.id, "logged in");
     Ok((
         User {
@@ -114,7 +120,7 @@ pub async fn login(
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
-pub async fn start(services: &Services, user: &User) -> Result<Issued, AppError> {
+pub async fn start(services: &Services, user: &User, client: &Client) -> Result<Issued, AppError> {
     let now = now();
     let user_id = user.id;
     let session_id = random_id();
@@ -122,11 +128,15 @@ pub async fn start(services: &Services, user: &User) -> Result<Issued, AppError>
     let refresh = sign(services, TokenType::Refresh, user_id, &session_id, now)?;
     db::sessions::create(
         &services.db,
-        &session_id,
-        user_id,
-        &refresh.claims.jti_hash(),
-        refresh.claims.exp,
-        now,
+        &db::sessions::NewSession {
+            id: &session_id,
+            user_id,
+            token_hash: &refresh.claims.jti_hash(),
+            expires_at: refresh.claims.exp,
+            now,
+            client_ip: &client.ip.to_string(),
+            user_agent: &client.user_agent,
+        },
     )
     .await?;
     db::users::set_last_login(&services.db, user_id, now).await?;
@@ -181,7 +191,7 @@ pub async fn refresh(
         ),
         Rotation::Refused => return Err(AppError::Unauthorized),
     };
-    let user = db::users::find_by_session(&services.db, user_id, &session_id)
+    let user = live_user(services, user_id, &session_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
     let access = sign_access(services, &user, &session_id, now)?;
@@ -250,6 +260,7 @@ async fn rotate(
                 .cache
                 .publish(db, Change::Session(seen.session_id))
                 .await;
+            activity::record(services, seen.user_id, Event::RefreshTokenReused, None).await?;
             Rotation::Refused
         }
         None => Rotation::Refused,
@@ -302,7 +313,7 @@ async fn user_for(
         return Ok(Access::Valid(Box::new(user), claims));
     }
     Ok(
-        match db::users::find_by_session(&services.db, claims.user_id, &claims.sid).await? {
+        match live_user(services, claims.user_id, &claims.sid).await? {
             Some(user) => {
                 services.cache.put(read_at, &claims.sid, user.clone());
                 Access::Valid(Box::new(user), claims)
@@ -310,6 +321,22 @@ async fn user_for(
             None => Access::Invalid,
         },
     )
+}
+
+/// The active user of a live session, read from the database, which also records that the
+/// session was just used: this runs when the session cache misses (at most about once a
+/// minute per session and instance, [`super::session_cache::MAX_AGE`]) and on refresh, so
+/// "last used" costs no write per request.
+async fn live_user(
+    services: &Services,
+    user_id: i64,
+    session_id: &str,
+) -> Result<Option<User>, AppError> {
+    let user = db::users::find_by_session(&services.db, user_id, session_id).await?;
+    if user.is_some() {
+        db::sessions::touch(&services.db, session_id, now()).await?;
+    }
+    Ok(user)
 }
 
 /// Ends the session a refresh token belongs to (the API's blacklist endpoint).
@@ -351,6 +378,7 @@ pub async fn logout_everywhere(services: &Services, user_id: i64) -> Result<u64,
         .cache
         .publish(&services.db, Change::User(user_id))
         .await;
+    activity::record(services, user_id, Event::SessionEnded, None).await?;
     tracing::info!(target: "security", user_id, sessions_ended = ended, "logged out everywhere");
     Ok(ended)
 }

@@ -532,6 +532,10 @@ async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
         ("/api/me/password", "post"),
         ("/api/me/logout-all", "post"),
         ("/api/me/deactivate", "post"),
+        ("/api/me", "delete"),
+        ("/api/me/sessions", "get"),
+        ("/api/me/sessions/{id}", "delete"),
+        ("/api/me/activity", "get"),
     ]
     .iter()
     .map(|(p, m)| ((*p).to_string(), (*m).to_string()))

@@ -23,6 +23,10 @@ use crate::server::{
     services::sessions,
 };
 
+fn test_client() -> crate::server::services::devices::Client {
+    crate::server::services::devices::Client::new([127, 0, 0, 1].into(), Some("reliability test"))
+}
+
 /// Behind a trusted proxy, each test client can claim its own address, so the per-address
 /// registration limit does not stand in for the behaviour under test.
 const BEHIND_PROXY: &[(&str, &str)] = &[("TRUSTED_PROXIES", "127.0.0.1")];
@@ -56,7 +60,7 @@ async fn a_hundred_concurrent_writers_lose_nothing(backend: Backend) {
     let ada = testing::user(&app.state.services.db, "ada").await;
     let mut refresh_tokens = Vec::new();
     for _ in 0..REFRESHES {
-        let issued = sessions::start(&app.state.services, &ada)
+        let issued = sessions::start(&app.state.services, &ada, &test_client())
             .await
             .expect("a session");
         refresh_tokens.push(issued.refresh.token.expose_secret().to_string());
@@ -166,7 +170,7 @@ async fn clients_hanging_up_mid_request_leave_no_transaction_open(backend: Backe
     let ada = testing::user(&app.state.services.db, "ada").await;
     let mut tokens = Vec::new();
     for _ in 0..ROUNDS * CLIENTS + 40 {
-        let issued = sessions::start(&app.state.services, &ada)
+        let issued = sessions::start(&app.state.services, &ada, &test_client())
             .await
             .expect("a session");
         tokens.push(issued.refresh.token.expose_secret().to_string());
