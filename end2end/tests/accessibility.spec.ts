@@ -22,7 +22,7 @@ test("the signed-out pages pass axe-core and fit a 375 px phone", async ({ page 
   }
 });
 
-test("the profile and a form showing its errors pass axe-core and fit a 375 px phone", async ({ page }) => {
+test("the profile, sessions, activity and a form showing its errors pass axe-core and fit a 375 px phone", async ({ page }) => {
   const signup = new SignupPage(page);
   await signup.goto();
   await hydrated(page);
@@ -33,4 +33,8 @@ test("the profile and a form showing its errors pass axe-core and fit a 375 px p
   await signup.signUp(uniqueUser("axe"));
   await expect(new ProfilePage(page).heading).toBeVisible();
   await accessibleAndFits(page);
+  for (const path of ["/sessions", "/activity"]) {
+    await page.goto(path);
+    await accessibleAndFits(page);
+  }
 });
