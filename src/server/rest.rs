@@ -2,6 +2,7 @@
 //! clients written for such a backend work unchanged. Same services as the browser app:
 //! one implementation of every rule, two transports.
 
+mod dj_rest_auth;
 mod errors;
 mod handlers;
 
@@ -43,12 +44,45 @@ fn both(router: Router<AppState>, path: &str, method: MethodRouter<AppState>) ->
         handlers::my_sessions,
         handlers::sign_out_session,
         handlers::my_activity,
+        dj_rest_auth::login,
+        dj_rest_auth::logout,
+        dj_rest_auth::user,
+        dj_rest_auth::update_user,
+        dj_rest_auth::replace_user,
+        dj_rest_auth::change_password,
+        dj_rest_auth::password_reset,
+        dj_rest_auth::password_reset_confirm,
+        dj_rest_auth::registration,
+        dj_rest_auth::verify_email,
+        dj_rest_auth::resend_email,
     ),
-    modifiers(&BearerScheme)
+    modifiers(&BearerScheme, &DjRestAuthAliases)
 )]
 struct ApiDoc;
 
 struct BearerScheme;
+
+/// dj-rest-auth's token paths are Simple JWT's under `/api/auth/`: the same operations.
+struct DjRestAuthAliases;
+
+impl Modify for DjRestAuthAliases {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (simple_jwt, dj_rest_auth) in [
+            ("/api/token/verify", "/api/auth/token/verify"),
+            ("/api/token/refresh", "/api/auth/token/refresh"),
+        ] {
+            let Some(mut item) = openapi.paths.paths.get(simple_jwt).cloned() else {
+                continue;
+            };
+            if let Some(operation) = item.post.as_mut() {
+                operation.operation_id =
+                    operation.operation_id.take().map(|id| format!("auth_{id}"));
+                operation.tags = Some(vec!["dj-rest-auth".to_string()]);
+            }
+            openapi.paths.paths.insert(dj_rest_auth.to_string(), item);
+        }
+    }
+}
 
 impl Modify for BearerScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -85,6 +119,32 @@ pub fn router() -> Router<AppState> {
         ("/me/sessions", get(handlers::my_sessions)),
         ("/me/sessions/{id}", delete(handlers::sign_out_session)),
         ("/me/activity", get(handlers::my_activity)),
+        // dj-rest-auth's paths (with USE_JWT), for its clients.
+        ("/auth/login", post(dj_rest_auth::login)),
+        ("/auth/logout", post(dj_rest_auth::logout)),
+        (
+            "/auth/user",
+            get(dj_rest_auth::user)
+                .put(dj_rest_auth::replace_user)
+                .patch(dj_rest_auth::update_user),
+        ),
+        ("/auth/password/change", post(dj_rest_auth::change_password)),
+        ("/auth/password/reset", post(dj_rest_auth::password_reset)),
+        (
+            "/auth/password/reset/confirm",
+            post(dj_rest_auth::password_reset_confirm),
+        ),
+        ("/auth/registration", post(dj_rest_auth::registration)),
+        (
+            "/auth/registration/verify-email",
+            post(dj_rest_auth::verify_email),
+        ),
+        (
+            "/auth/registration/resend-email",
+            post(dj_rest_auth::resend_email),
+        ),
+        ("/auth/token/verify", post(handlers::verify)),
+        ("/auth/token/refresh", post(handlers::refresh)),
         ("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })),
     ];
     routes

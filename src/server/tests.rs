@@ -8,6 +8,7 @@ mod accounts;
 mod api;
 mod assets;
 mod devices;
+mod dj_rest_auth;
 mod email;
 mod outbox;
 mod passwords;

@@ -30,7 +30,7 @@ use crate::{
     },
 };
 
-type Body<T> = Result<Json<T>, JsonRejection>;
+pub(super) type Body<T> = Result<Json<T>, JsonRejection>;
 
 /// `{}`: Simple JWT's answer when there is nothing to say.
 #[derive(Serialize, ToSchema)]
@@ -39,14 +39,14 @@ pub struct Empty {}
 const REQUIRED: &str = "This field is required.";
 
 /// A required string field: absent or null gets DRF's "This field is required."
-fn required(errors: &mut FieldErrors, field: &str, value: Option<String>) -> String {
+pub(super) fn required(errors: &mut FieldErrors, field: &str, value: Option<String>) -> String {
     value.unwrap_or_else(|| {
         errors.add(field, FieldError::new(REQUIRED));
         String::new()
     })
 }
 
-fn fields_or(errors: FieldErrors) -> Result<(), ApiError> {
+pub(super) fn fields_or(errors: FieldErrors) -> Result<(), ApiError> {
     if errors.is_empty() {
         Ok(())
     } else {
@@ -235,7 +235,7 @@ pub async fn blacklist(
 }
 
 /// The user behind `Authorization: <type> <access token>`, a type from AUTH_HEADER_TYPES.
-pub struct BearerUser(Identity);
+pub struct BearerUser(pub(super) Identity);
 
 impl FromRequestParts<AppState> for BearerUser {
     type Rejection = ApiError;

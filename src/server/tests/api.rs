@@ -536,6 +536,19 @@ async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
         ("/api/me/sessions", "get"),
         ("/api/me/sessions/{id}", "delete"),
         ("/api/me/activity", "get"),
+        ("/api/auth/login", "post"),
+        ("/api/auth/logout", "post"),
+        ("/api/auth/user", "get"),
+        ("/api/auth/user", "put"),
+        ("/api/auth/user", "patch"),
+        ("/api/auth/password/change", "post"),
+        ("/api/auth/password/reset", "post"),
+        ("/api/auth/password/reset/confirm", "post"),
+        ("/api/auth/registration", "post"),
+        ("/api/auth/registration/verify-email", "post"),
+        ("/api/auth/registration/resend-email", "post"),
+        ("/api/auth/token/verify", "post"),
+        ("/api/auth/token/refresh", "post"),
     ]
     .iter()
     .map(|(p, m)| ((*p).to_string(), (*m).to_string()))
