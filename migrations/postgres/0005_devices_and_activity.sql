@@ -1,8 +1,12 @@
--- Where each session runs, and the account's security events (PostgreSQL).
+-- Where each session runs, when it last proved the password, and the account's security
+-- events (PostgreSQL).
 ALTER TABLE sessions
     ADD COLUMN last_used_at TIMESTAMPTZ,
     ADD COLUMN client_ip TEXT NOT NULL DEFAULT '',
-    ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+    ADD COLUMN user_agent TEXT NOT NULL DEFAULT '',
+    -- When the session last proved the password (log-in, or the password typed again):
+    -- sensitive changes within REAUTH_MAX_AGE of it need no password again.
+    ADD COLUMN authenticated_at TIMESTAMPTZ;
 
 -- Log-ins, failed log-ins, password and address changes, ended sessions, stolen tokens: what
 -- the activity page lists, kept 90 days.

@@ -1,7 +1,11 @@
--- Where each session runs, and the account's security events (SQLite).
+-- Where each session runs, when it last proved the password, and the account's security
+-- events (SQLite).
 ALTER TABLE sessions ADD COLUMN last_used_at BIGINT;
 ALTER TABLE sessions ADD COLUMN client_ip TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+-- When the session last proved the password (log-in, or the password typed again): sensitive
+-- changes within REAUTH_MAX_AGE of it need no password again.
+ALTER TABLE sessions ADD COLUMN authenticated_at BIGINT;
 
 -- Log-ins, failed log-ins, password and address changes, ended sessions, stolen tokens: what
 -- the activity page lists, kept 90 days.

@@ -82,7 +82,14 @@ pub async fn change_email(password: String, new_email: String) -> Result<String,
 
     serve(|state| async move {
         let identity = signed_in().await?;
-        email::request_change(&state.services, &identity.user, &password, &new_email).await?;
+        email::request_change(
+            &state.services,
+            &identity.user,
+            &identity.session_id,
+            &password,
+            &new_email,
+        )
+        .await?;
         Ok(new_email.trim().to_string())
     })
     .await

@@ -173,7 +173,8 @@ fn EmailForm(username: String) -> impl IntoView {
                 <Field label="New email address" name="new_email" input_type="email" autocomplete="email"
                     value=kept_value(value, "new_email") error=field_message(value, "new_email")/>
                 <Field label="Your password" name="password" input_type="password" autocomplete="current-password"
-                    error=field_message(value, "password") hint="Asked again to protect your account."/>
+                    error=field_message(value, "password")
+                    hint="Asked again to protect your account, unless you entered it in the last few minutes."/>
                 <button type="submit" disabled=pending aria-busy=move || pending.get().to_string()>
                     {move || if pending.get() { "Sending…" } else { "Send a confirmation link" }}
                 </button>

@@ -161,6 +161,9 @@ pub struct AccountSettings {
     pub verification_ttl: Duration,
     /// How long a password-reset link works.
     pub reset_ttl: Duration,
+    /// How long after a session proved the password (GitHub's sudo mode) sensitive changes
+    /// need no password again.
+    pub reauth_max_age: Duration,
 }
 
 /// Where the signing and verification keys come from (loaded by `auth::keys`).
@@ -428,6 +431,7 @@ fn accounts(get: &impl Fn(&str) -> Option<String>) -> Result<AccountSettings, Co
         email_verification,
         verification_ttl: seconds(get, "EMAIL_VERIFICATION_TTL", 86_400, 60..=30 * 86_400)?,
         reset_ttl: seconds(get, "PASSWORD_RESET_TTL", 3600, 60..=86_400)?,
+        reauth_max_age: seconds(get, "REAUTH_MAX_AGE", 300, 0..=86_400)?,
     })
 }
 
@@ -669,6 +673,7 @@ mod tests {
             ("EMAIL_VERIFICATION", "sometimes"),
             ("EMAIL_VERIFICATION_TTL", "0"),
             ("PASSWORD_RESET_TTL", "1 hour"),
+            ("REAUTH_MAX_AGE", "-5"),
         ];
         for (var, value) in cases {
             let err = settings(&[(var, value)]).expect_err(&format!("{var}={value} was accepted"));

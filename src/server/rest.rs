@@ -183,16 +183,30 @@ mod tests {
             expected.push((schema, "first_name", "maxLength", MAX_NAME_CHARS));
             expected.push((schema, "last_name", "maxLength", MAX_NAME_CHARS));
         }
-        for (schema, field) in [("Register", "password"), ("PasswordChange", "new_password")] {
-            expected.push((schema, field, "minLength", MIN_PASSWORD_CHARS));
+        for schema in ["Registration", "UserUpdate"] {
+            expected.push((schema, "email", "maxLength", MAX_EMAIL_CHARS));
+            expected.push((schema, "username", "maxLength", MAX_USERNAME_CHARS));
         }
-        for (schema, field) in [
+        let new_passwords = [
             ("Register", "password"),
             ("PasswordChange", "new_password"),
+            ("AuthPasswordChange", "new_password1"),
+            ("AuthPasswordChange", "new_password2"),
+            ("ResetConfirm", "new_password1"),
+            ("ResetConfirm", "new_password2"),
+            ("Registration", "password1"),
+            ("Registration", "password2"),
+        ];
+        for (schema, field) in new_passwords {
+            expected.push((schema, field, "minLength", MIN_PASSWORD_CHARS));
+        }
+        for (schema, field) in new_passwords.into_iter().chain([
             ("Obtain", "password"),
             ("PasswordChange", "current_password"),
             ("Deactivate", "password"),
-        ] {
+            ("Login", "password"),
+            ("AuthPasswordChange", "old_password"),
+        ]) {
             expected.push((schema, field, "maxLength", MAX_PASSWORD_BYTES));
         }
         for (schema, field, key, limit) in expected {

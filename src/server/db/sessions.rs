@@ -24,8 +24,8 @@ pub async fn create(db: &Db, session: &NewSession<'_>) -> Result<(), DbError> {
     on_db!(db, "sessions.create", pool => {
         let mut tx = pool.begin().await?;
         sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, last_used_at, client_ip, user_agent) \
-             VALUES ($1, $2, $3, $3, $4, $5)",
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, authenticated_at, \
+             client_ip, user_agent) VALUES ($1, $2, $3, $3, $3, $4, $5)",
         )
         .bind(session.id)
         .bind(session.user_id)
@@ -91,6 +91,37 @@ pub async fn live_of(db: &Db, user_id: i64, now: i64) -> Result<Vec<LiveSession>
             user_agent: row.user_agent,
         })
         .collect())
+}
+
+/// When a session last proved the password, if it is live.
+///
+/// # Errors
+/// The database error.
+pub async fn authenticated_at(db: &Db, session_id: &str) -> Result<Option<i64>, DbError> {
+    let at: Option<Option<Timestamp>> = on_db!(db, "sessions.authenticated_at", pool => {
+        sqlx::query_scalar(
+            "SELECT authenticated_at FROM sessions WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(session_id)
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(at.flatten().map(i64::from))
+}
+
+/// Records that a session just proved the password again.
+///
+/// # Errors
+/// The database error.
+pub async fn reauthenticated(db: &Db, session_id: &str, now: i64) -> Result<(), DbError> {
+    on_db!(db, "sessions.reauthenticated", pool => {
+        sqlx::query("UPDATE sessions SET authenticated_at = $1 WHERE id = $2")
+            .bind(Timestamp(now))
+            .bind(session_id)
+            .execute(pool)
+            .await
+            .map(drop)
+    })
 }
 
 /// Records that a session was just used (called at most about once a minute per session).

@@ -145,6 +145,20 @@ pub async fn expire_refresh_tokens(db: &Db, session_id: &str) {
     });
 }
 
+/// Makes every session's last password check long past, as the passing of time would.
+///
+/// # Panics
+/// When the database fails.
+pub async fn age_authentications(db: &Db) {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE sessions SET authenticated_at = $1")
+            .bind(Timestamp(0))
+            .execute(pool)
+            .await
+            .expect("age the sessions");
+    });
+}
+
 /// Makes every mailed link expired, as the passing of time would.
 ///
 /// # Panics

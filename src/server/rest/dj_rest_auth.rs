@@ -237,7 +237,7 @@ fn new_password(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct PasswordChange {
+pub struct AuthPasswordChange {
     #[schema(required = true, nullable = false, max_length = 1024)]
     old_password: Option<String>,
     #[schema(required = true, nullable = false, min_length = 8, max_length = 1024)]
@@ -246,7 +246,7 @@ pub struct PasswordChange {
     new_password2: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/auth/password/change", tag = "dj-rest-auth", security(("bearer" = [])), request_body = PasswordChange,
+#[utoipa::path(post, path = "/api/auth/password/change", tag = "dj-rest-auth", security(("bearer" = [])), request_body = AuthPasswordChange,
     responses((status = 200, description = "Changed; the user's other sessions ended", body = Message),
               (status = 400, description = "Wrong old password, passwords that differ, or a weak one", body = BadRequest),
               (status = 401, description = "Missing, invalid or expired token", body = Detail),
@@ -255,7 +255,7 @@ pub struct PasswordChange {
 pub async fn change_password(
     State(state): State<AppState>,
     BearerUser(identity): BearerUser,
-    body: Body<PasswordChange>,
+    body: Body<AuthPasswordChange>,
 ) -> Result<Json<Message>, ApiError> {
     let Json(body) = body?;
     let mut errors = FieldErrors::default();

@@ -395,8 +395,18 @@ pub async fn deactivate(
     let Json(body) = body?;
     let mut errors = FieldErrors::default();
     let password = required(&mut errors, "password", body.password);
+    if errors.is_empty() && password.is_empty() {
+        // The API always asks for the password; the pages' recent-log-in window is theirs.
+        errors.add("password", FieldError::new("This field may not be blank."));
+    }
     fields_or(errors)?;
-    accounts::deactivate(&state.services, &identity.user, &password).await?;
+    accounts::deactivate(
+        &state.services,
+        &identity.user,
+        &identity.session_id,
+        &password,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

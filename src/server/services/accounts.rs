@@ -285,18 +285,23 @@ pub async fn change_password(
     Ok(ended)
 }
 
-/// Deactivates an account after checking its password: every session ends at once and log-ins
-/// fail as for an unknown account.
+/// Deactivates an account (the password asked again, see [`reauthenticate`]): every session
+/// ends at once and log-ins fail as for an unknown account.
 ///
 /// # Errors
 /// [`AppError::Validation`] when the password is wrong; [`AppError::Throttled`] past the
 /// account's limit on attempts; [`AppError::Internal`] on storage failure.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
-pub async fn deactivate(services: &Services, user: &User, password: &str) -> Result<(), AppError> {
+pub async fn deactivate(
+    services: &Services,
+    user: &User,
+    session_id: &str,
+    password: &str,
+) -> Result<(), AppError> {
     throttles::take(services, throttles::PASSWORD_CHANGE, &user.id.to_string()).await?;
-    if !confirms(services, user, password).await? {
+    if let Some(problem) = reauthenticate(services, user, session_id, password).await? {
         let mut errors = FieldErrors::default();
-        errors.add("password", FieldError::new("Your password is not correct."));
+        errors.add("password", problem);
         return Err(AppError::Validation(errors));
     }
     let mut tx = services.db.begin().await?;
@@ -339,6 +344,39 @@ pub async fn delete(services: &Services, user: &User, password: &str) -> Result<
         .await;
     tracing::info!(target: "security", "account deleted");
     Ok(())
+}
+
+/// GitHub's sudo mode: a sensitive change (email, deactivation) needs the password again
+/// unless this session proved it within `REAUTH_MAX_AGE`; typing it renews the window. The
+/// problem for the password field, if there is one.
+///
+/// # Errors
+/// [`AppError::Internal`] on storage failure.
+pub(super) async fn reauthenticate(
+    services: &Services,
+    user: &User,
+    session_id: &str,
+    password: &str,
+) -> Result<Option<FieldError>, AppError> {
+    let max_age = services.config.accounts.reauth_max_age.as_secs();
+    let now = now();
+    if password.is_empty() {
+        let proved = db::sessions::authenticated_at(&services.db, session_id).await?;
+        let recent = proved.is_some_and(|at| {
+            u64::try_from(now.saturating_sub(at)).is_ok_and(|age| age <= max_age)
+        });
+        return Ok((!recent).then(|| {
+            FieldError::new(format!(
+                "For your security, enter your password: you last entered it more than {} minutes ago.",
+                max_age.div_ceil(60)
+            ))
+        }));
+    }
+    if !confirms(services, user, password).await? {
+        return Ok(Some(FieldError::new("Your password is not correct.")));
+    }
+    db::sessions::reauthenticated(&services.db, session_id, now).await?;
+    Ok(None)
 }
 
 /// Whether `password` is the user's own (asked again before a sensitive change). The hash is

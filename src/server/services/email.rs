@@ -229,8 +229,9 @@ pub async fn confirm(services: &Services, key: &str) -> Result<Confirmed, AppErr
     Ok(confirmed)
 }
 
-/// Starts moving an account to `new_email`: a link to confirm goes there, and a notice without
-/// a link to the current address. Nothing changes until the link is used.
+/// Starts moving an account to `new_email` (the password asked again, see
+/// `accounts::reauthenticate`): a link to confirm goes there, and a notice without a link to
+/// the current address. Nothing changes until the link is used.
 ///
 /// # Errors
 /// [`AppError::Validation`] for a wrong password or an unusable or taken address;
@@ -239,6 +240,7 @@ pub async fn confirm(services: &Services, key: &str) -> Result<Confirmed, AppErr
 pub async fn request_change(
     services: &Services,
     user: &User,
+    session_id: &str,
     password: &str,
     new_email: &str,
 ) -> Result<(), AppError> {
@@ -246,8 +248,10 @@ pub async fn request_change(
     let mut errors = FieldErrors::default();
     errors.keep("new_email", new_email);
     let email = errors.check("new_email", Email::parse(new_email));
-    if !super::accounts::confirms(services, user, password).await? {
-        errors.add("password", FieldError::new("Your password is not correct."));
+    if let Some(problem) =
+        super::accounts::reauthenticate(services, user, session_id, password).await?
+    {
+        errors.add("password", problem);
     }
     let Some(email) = email.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));

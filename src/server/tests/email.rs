@@ -314,7 +314,47 @@ async fn an_address_taken_meanwhile_is_refused_at_confirmation(backend: Backend)
     assert_eq!(me(&app).await["user"]["email"], "ken@example.com");
 }
 
+async fn a_recent_log_in_spares_the_password_for_a_few_minutes(backend: Backend) {
+    let (app, sink) = spawn_with_mail(backend, SITE).await;
+    app.signed_up("edsger").await;
+    let change = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.post_form(
+                "/fn/change_email",
+                &[
+                    ("password", password),
+                    ("new_email", "dijkstra@example.org"),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        change("").await.status(),
+        StatusCode::OK,
+        "signed up just now"
+    );
+    sink.first_to("dijkstra@example.org").await;
+
+    testing::age_authentications(&app.state.services.db).await;
+    let asked = change("").await;
+    assert_eq!(asked.status(), StatusCode::BAD_REQUEST);
+    let body = asked.text().await.expect("body");
+    assert!(
+        body.contains("enter your password"),
+        "the form says why: {body}"
+    );
+    assert_eq!(change(PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        change("").await.status(),
+        StatusCode::OK,
+        "typing the password opened the window again"
+    );
+}
+
 on_both_backends!(
+    a_recent_log_in_spares_the_password_for_a_few_minutes,
     sign_up_mails_a_link_that_only_its_form_uses,
     a_newer_link_replaces_the_older_and_links_expire,
     asking_again_is_rate_limited,
