@@ -1,18 +1,8 @@
-import AxeBuilder from "@axe-core/playwright";
-import { Page, expect, test } from "@playwright/test";
-import { ProfilePage, SignupPage, hydrated, uniqueUser } from "./fixtures/pages";
+import { expect, test } from "@playwright/test";
+import { ProfilePage, SignupPage, accessibleAndFits, hydrated, uniqueUser } from "./fixtures/pages";
 
 // Every page as a phone shows it: 375 px wide.
 test.use({ viewport: { width: 375, height: 740 } });
-
-/** No axe-core violation, and nothing wider than the screen. */
-async function accessibleAndFits(page: Page) {
-  await hydrated(page);
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`)).toEqual([]);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
-}
 
 test("the signed-out pages pass axe-core and fit a 375 px phone", async ({ page }) => {
   const deadLinks = ["/verify-email?key=no-such-key", "/reset-password?uid=MQ&token=no-such-token"];

@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { LoginPage, ProfilePage, SignupPage, signedUpThenLoggedOut, uniqueUser } from "./fixtures/pages";
+import { linkIn, mailTo } from "./fixtures/mail";
 
 test.use({ javaScriptEnabled: false });
 
@@ -26,5 +27,27 @@ test("log-out and log-in work without JavaScript", async ({ page }) => {
   await login.logIn(user.email, "wrong password!");
   await expect(login.alert).toHaveText("Invalid email/username or password.");
   await login.logIn(user.email, user.password);
+  await expect(page).toHaveURL(/\/profile$/);
+});
+
+test("forgot password and reset work without JavaScript, errors included", async ({ page }) => {
+  const user = uniqueUser("nojsreset");
+  await signedUpThenLoggedOut(page, user);
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await page.getByLabel("Email", { exact: true }).fill(user.email);
+  await page.getByRole("button", { name: "Send the link" }).click();
+  await expect(page.getByText("Check your inbox.")).toBeVisible();
+
+  const mail = await mailTo(user.email, /Reset your/);
+  const link = linkIn(mail, "/reset-password");
+  await page.goto(link);
+  await page.getByLabel("New password", { exact: true }).fill("short");
+  await page.getByRole("button", { name: "Set new password" }).click();
+  // The page sends no Referer, yet the error comes back to it.
+  await expect(page.getByText("This password is too short")).toBeVisible();
+  await page.getByLabel("New password", { exact: true }).fill("a new passphrase without scripts");
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await expect(page).toHaveURL(/\/login\?reason=reset$/);
+  await new LoginPage(page).logIn(user.email, "a new passphrase without scripts");
   await expect(page).toHaveURL(/\/profile$/);
 });

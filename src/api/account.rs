@@ -46,7 +46,7 @@ pub async fn confirm_email(key: String) -> Result<(), AppError> {
     return_to("/verify-email", &[("key", &key)], result)
 }
 
-/// Sends the signed-in person a new verification link.
+/// Sends the signed-in person a new verification link, then says so on the profile.
 #[server(prefix = "/fn", endpoint = "resend_verification")]
 pub async fn resend_verification() -> Result<(), AppError> {
     use super::support::{serve, signed_in};
@@ -54,7 +54,9 @@ pub async fn resend_verification() -> Result<(), AppError> {
 
     serve(|state| async move {
         let identity = signed_in().await?;
-        email::resend_verification(&state.services, &identity.user).await
+        email::resend_verification(&state.services, &identity.user).await?;
+        leptos_axum::redirect("/profile?sent=verification");
+        Ok(())
     })
     .await
 }
@@ -74,9 +76,10 @@ pub async fn resend_verification_to(email: String) -> Result<(), AppError> {
     .await
 }
 
-/// Starts moving the account to a new address (password required).
+/// Starts moving the account to a new address (password required), then says so on the
+/// profile (with or without JavaScript).
 #[server(prefix = "/fn", endpoint = "change_email")]
-pub async fn change_email(password: String, new_email: String) -> Result<String, AppError> {
+pub async fn change_email(password: String, new_email: String) -> Result<(), AppError> {
     use super::support::{serve, signed_in};
     use crate::server::services::email;
 
@@ -90,7 +93,8 @@ pub async fn change_email(password: String, new_email: String) -> Result<String,
             &new_email,
         )
         .await?;
-        Ok(new_email.trim().to_string())
+        leptos_axum::redirect("/profile?sent=email-change");
+        Ok(())
     })
     .await
 }

@@ -104,6 +104,17 @@ pub fn Field(
     }
 }
 
+/// For password managers, in a password form without a username field: the account the
+/// password belongs to, hidden and never submitted (it has no `name`), so Chromium's "password
+/// forms should have username fields" does not apply and a saved password is stored for the
+/// right account. `form` makes its `id` unique on the page.
+#[component]
+pub fn HiddenUsername(form: &'static str, #[prop(into)] value: String) -> impl IntoView {
+    view! {
+        <input id=format!("{form}-username") type="text" autocomplete="username" value=value hidden readonly/>
+    }
+}
+
 /// A live rating of the password being typed: zxcvbn's score as a meter and in words, with
 /// advice below the bar the server enforces. Runs in the browser and sends nothing; zxcvbn and
 /// its dictionaries are a separate WASM chunk, loaded the first time someone types a password.

@@ -2,7 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Redirect};
+use leptos_router::{
+    components::{A, Redirect},
+    hooks::use_query_map,
+};
 
 use crate::{
     api::{
@@ -11,8 +14,8 @@ use crate::{
         profile::{ChangePassword, DeleteAccount, UpdateProfile},
     },
     components::{
-        Field, FormAlert, StrengthMeter, field_message, kept_value, redirect_when_signed_out,
-        use_session,
+        Field, FormAlert, HiddenUsername, StrengthMeter, field_message, kept_value,
+        redirect_when_signed_out, use_session,
     },
     domain::{UserView, format_timestamp, login_url},
 };
@@ -60,8 +63,19 @@ fn ProfileForms(user: UserView) -> impl IntoView {
         Signal::derive(move || kept.get().unwrap_or_else(|| shown.with(current)))
     };
     let pending = update.pending();
+    let query = use_query_map();
+    let sent = move || {
+        query.with(|q| q.get("sent")).and_then(|what| match what.as_str() {
+            "verification" => Some("We sent a new confirmation link to your address."),
+            "email-change" => Some(
+                "We sent a link to your new address. Your address changes once you open it; until then it stays as it is.",
+            ),
+            _ => None,
+        })
+    };
     view! {
         <h1>"Your profile"</h1>
+        {move || sent().map(|text| view! { <p class="alert success" role="status">{text}</p> })}
         <section aria-labelledby="details-heading" class="card">
             <h2 id="details-heading">"Details"</h2>
             <dl class="details">
@@ -118,7 +132,7 @@ fn DeleteForm(username: String) -> impl IntoView {
             <ActionForm action=delete attr:class="card" attr:novalidate=true>
                 <FormAlert value=value/>
                 <p>"This deletes your account and everything stored with it, at once and for good. A last mail confirms it."</p>
-                <input type="text" autocomplete="username" value=username hidden readonly/>
+                <HiddenUsername form="delete" value=username/>
                 <Field label="Password to confirm" name="password" input_type="password"
                     autocomplete="current-password" error=field_message(value, "password")/>
                 <button type="submit" class="danger" disabled=pending aria-busy=move || pending.get().to_string()>
@@ -140,7 +154,7 @@ fn VerifyForm() -> impl IntoView {
         <section aria-labelledby="verify-heading">
             <h2 id="verify-heading">"Confirm your address"</h2>
             <ActionForm action=resend attr:class="card">
-                <FormAlert value=value success="We sent a new link to your address."/>
+                <FormAlert value=value/>
                 <p>"Open the link we mailed you to confirm that the address is yours. Lost it?"</p>
                 <button type="submit" class="secondary" disabled=pending aria-busy=move || pending.get().to_string()>
                     "Send the link again"
@@ -157,19 +171,12 @@ fn EmailForm(username: String) -> impl IntoView {
     let value: Signal<_> = change.value().into();
     redirect_when_signed_out(value);
     let pending = change.pending();
-    let sent = move || match value.get() {
-        Some(Ok(address)) => Some(format!(
-            "We sent a link to {address}. Your address changes once you open it; until then it stays as it is."
-        )),
-        _ => None,
-    };
     view! {
         <section aria-labelledby="email-heading">
             <h2 id="email-heading">"Change email address"</h2>
             <ActionForm action=change attr:class="card" attr:novalidate=true>
                 <FormAlert value=value/>
-                {move || sent().map(|text| view! { <p class="alert success" role="status">{text}</p> })}
-                <input type="text" autocomplete="username" value=username hidden readonly/>
+                <HiddenUsername form="email" value=username/>
                 <Field label="New email address" name="new_email" input_type="email" autocomplete="email"
                     value=kept_value(value, "new_email") error=field_message(value, "new_email")/>
                 <Field label="Your password" name="password" input_type="password" autocomplete="current-password"
@@ -226,7 +233,7 @@ fn PasswordForm(username: String) -> impl IntoView {
             <h2 id="password-heading">"Change password"</h2>
             <ActionForm action=change node_ref=form attr:class="card" attr:novalidate=true>
                 <FormAlert value=changed success="Password changed. Your other sessions have been signed out."/>
-                <input type="text" autocomplete="username" value=username hidden readonly/>
+                <HiddenUsername form="password" value=username/>
                 <Field label="Current password" name="current_password" input_type="password"
                     autocomplete="current-password" error=field_message(changed, "current_password")/>
                 <Field label="New password" name="new_password" input_type="password"

@@ -7,7 +7,7 @@ use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
     api::account::{ResetPassword as ResetPasswordFn, reset_link},
-    components::{Field, FormAlert, StrengthMeter, field_message},
+    components::{Field, FormAlert, HiddenUsername, StrengthMeter, field_message},
 };
 
 #[component]
@@ -55,8 +55,7 @@ fn NewPasswordForm(email: String, uid: String, token: String) -> impl IntoView {
             <p class="error" aria-live="polite">{move || problem.get()}</p>
             <input type="hidden" name="uid" value=uid/>
             <input type="hidden" name="token" value=token/>
-            // For password managers: the account the new password belongs to.
-            <input type="text" autocomplete="username" value=email hidden readonly/>
+            <HiddenUsername form="reset" value=email/>
             <Field label="New password" name="new_password" input_type="password" autocomplete="new-password"
                 error=field_message(value, "new_password") on_input=move |v| set_password.set(v)
                 hint="At least 8 characters, hard to guess, not like your username or email.">

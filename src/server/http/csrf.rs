@@ -2,7 +2,9 @@
 //! sends cross-site without a preflight; so every state-changing request must come from an
 //! allowed origin, judged by `Origin` (or, failing that, `Referer`). A request carrying neither
 //! is allowed only without session cookies: that is a non-browser client, which cannot ride on a
-//! victim's cookies.
+//! victim's cookies. An opaque `Origin: null` is refused, except when the browser itself says
+//! the request is same-origin (`Sec-Fetch-Site`, which no page can set): a form on a page
+//! under `Referrer-Policy: no-referrer` (the password-reset page) is posted with `Origin: null`.
 
 use axum::{
     extract::{Request, State},
@@ -22,6 +24,7 @@ pub async fn require_same_origin(
         return next.run(req).await;
     }
     let allowed = match source_origin(req.headers()) {
+        Some(origin) if origin == "null" => browser_says_same_origin(req.headers()),
         Some(origin) => state.settings.site.allowed_origins.contains(&origin),
         None => !state.cookies.present(req.headers()),
     };
@@ -31,6 +34,12 @@ pub async fn require_same_origin(
         tracing::warn!(method = %req.method(), path = req.uri().path(), "cross-site request refused");
         AppError::Forbidden.into_response()
     }
+}
+
+fn browser_says_same_origin(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"same-origin")
 }
 
 /// The origin a request says it came from: `Origin`, else the origin of `Referer`.

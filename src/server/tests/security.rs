@@ -11,16 +11,21 @@ use crate::server::db::testing::{self, Table};
 async fn cross_site_posts_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signed_up("ada").await;
-    let cases: [(&str, Option<(header::HeaderName, &str)>); 4] = [
-        ("foreign Origin", Some((header::ORIGIN, "http://evil.test"))),
-        ("opaque Origin", Some((header::ORIGIN, "null"))),
+    let cases: [(&str, &[(&str, &str)]); 6] = [
+        ("foreign Origin", &[("origin", "http://evil.test")]),
+        ("opaque Origin", &[("origin", "null")]),
         (
-            "foreign Referer",
-            Some((header::REFERER, "http://evil.test/form")),
+            "opaque Origin, cross-site by the browser's word",
+            &[("origin", "null"), ("sec-fetch-site", "cross-site")],
         ),
-        ("neither, with session cookies", None),
+        (
+            "opaque Origin from a sibling subdomain",
+            &[("origin", "null"), ("sec-fetch-site", "same-site")],
+        ),
+        ("foreign Referer", &[("referer", "http://evil.test/form")]),
+        ("neither, with session cookies", &[]),
     ];
-    for (why, header) in cases {
+    for (why, headers) in cases {
         // A client without the default Origin, carrying the victim's cookies.
         let jar = app.jar.clone();
         let client = reqwest::Client::builder()
@@ -34,8 +39,8 @@ async fn cross_site_posts_are_refused(backend: Backend) {
             ("first_name", ""),
             ("last_name", ""),
         ]);
-        if let Some((name, value)) = header {
-            request = request.header(name, value);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response = request.send().await.expect("POST");
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{why}");
@@ -63,6 +68,19 @@ async fn cross_site_posts_are_refused(backend: Backend) {
         StatusCode::OK,
         "a same-site Referer is enough"
     );
+    // A form on a no-referrer page: the browser sends `Origin: null` and vouches for it.
+    let no_referrer_page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(app.jar.clone())
+        .build()
+        .expect("client")
+        .post(app.url("/fn/me"))
+        .header(header::ORIGIN, "null")
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(no_referrer_page.status(), StatusCode::OK);
 }
 
 async fn login_csrf_is_refused_too(backend: Backend) {
