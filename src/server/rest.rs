@@ -183,10 +183,8 @@ mod tests {
             expected.push((schema, "first_name", "maxLength", MAX_NAME_CHARS));
             expected.push((schema, "last_name", "maxLength", MAX_NAME_CHARS));
         }
-        for schema in ["Registration", "UserUpdate"] {
-            expected.push((schema, "email", "maxLength", MAX_EMAIL_CHARS));
-            expected.push((schema, "username", "maxLength", MAX_USERNAME_CHARS));
-        }
+        expected.push(("Registration", "email", "maxLength", MAX_EMAIL_CHARS));
+        expected.push(("Registration", "username", "maxLength", MAX_USERNAME_CHARS));
         let new_passwords = [
             ("Register", "password"),
             ("PasswordChange", "new_password"),

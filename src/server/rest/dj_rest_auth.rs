@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::{
     ApiError,
     errors::{BadRequest, Detail},
-    handlers::{BearerUser, Body, Pair, fields_or, required},
+    handlers::{BearerUser, Body, Pair, UpdateMe, fields_or, required},
 };
 use crate::{
     error::{AppError, FieldError, FieldErrors},
@@ -167,38 +167,18 @@ pub async fn user(BearerUser(identity): BearerUser) -> Json<UserDetails> {
     Json(UserDetails::from(&identity.user))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct UserUpdate {
-    #[schema(min_length = 1, max_length = 150)]
-    username: Option<String>,
-    /// Ignored: read-only, as in dj-rest-auth.
-    #[schema(format = Email, max_length = 254)]
-    email: Option<String>,
-    #[schema(max_length = 150)]
-    first_name: Option<String>,
-    #[schema(max_length = 150)]
-    last_name: Option<String>,
-}
-
-#[utoipa::path(patch, path = "/api/auth/user", tag = "dj-rest-auth", security(("bearer" = [])), request_body = UserUpdate,
+#[utoipa::path(patch, path = "/api/auth/user", tag = "dj-rest-auth", security(("bearer" = [])), request_body = UpdateMe,
     responses((status = 200, description = "The updated user", body = UserDetails),
               (status = 400, description = "Invalid fields", body = BadRequest),
               (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
 pub async fn update_user(
     State(state): State<AppState>,
     BearerUser(identity): BearerUser,
-    body: Body<UserUpdate>,
+    body: Body<UpdateMe>,
 ) -> Result<Json<UserDetails>, ApiError> {
     let Json(body) = body?;
-    let _read_only = body.email;
     let user = &identity.user;
-    let input = ProfileInput {
-        username: body.username.unwrap_or_else(|| user.username.clone()),
-        email: user.email.clone(),
-        first_name: body.first_name.unwrap_or_else(|| user.first_name.clone()),
-        last_name: body.last_name.unwrap_or_else(|| user.last_name.clone()),
-    };
-    let view = accounts::update_profile(&state.services, user, &input).await?;
+    let view = accounts::update_profile(&state.services, user, &body.merged(user)).await?;
     Ok(Json(UserDetails {
         pk: view.id,
         username: view.username,
@@ -208,14 +188,14 @@ pub async fn update_user(
     }))
 }
 
-#[utoipa::path(put, path = "/api/auth/user", tag = "dj-rest-auth", security(("bearer" = [])), request_body = UserUpdate,
+#[utoipa::path(put, path = "/api/auth/user", tag = "dj-rest-auth", security(("bearer" = [])), request_body = UpdateMe,
     responses((status = 200, description = "The updated user", body = UserDetails),
               (status = 400, description = "Invalid fields", body = BadRequest),
               (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
 pub async fn replace_user(
     state: State<AppState>,
     identity: BearerUser,
-    body: Body<UserUpdate>,
+    body: Body<UpdateMe>,
 ) -> Result<Json<UserDetails>, ApiError> {
     update_user(state, identity, body).await
 }

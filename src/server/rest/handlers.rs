@@ -282,13 +282,26 @@ pub struct UpdateMe {
     #[schema(min_length = 1, max_length = 150)]
     username: Option<String>,
     /// Read-only: the address changes only through a link mailed to the new one (the
-    /// profile page's "Change email address"). Sending the current address is accepted.
+    /// profile page's "Change email address"). `/api/me` refuses another address (sending the
+    /// current one is accepted); `/api/auth/user` ignores it, as dj-rest-auth does.
     #[schema(format = Email, max_length = 254)]
     email: Option<String>,
     #[schema(max_length = 150)]
     first_name: Option<String>,
     #[schema(max_length = 150)]
     last_name: Option<String>,
+}
+
+impl UpdateMe {
+    /// The profile with what was sent over what `user` has; the address stays the user's.
+    pub(super) fn merged(self, user: &crate::server::db::users::User) -> ProfileInput {
+        ProfileInput {
+            username: self.username.unwrap_or_else(|| user.username.clone()),
+            email: user.email.clone(),
+            first_name: self.first_name.unwrap_or_else(|| user.first_name.clone()),
+            last_name: self.last_name.unwrap_or_else(|| user.last_name.clone()),
+        }
+    }
 }
 
 #[utoipa::path(patch, path = "/api/me", tag = "accounts", security(("bearer" = [])), request_body = UpdateMe,
@@ -302,7 +315,7 @@ pub async fn update_me(
 ) -> Result<Json<UserView>, ApiError> {
     let Json(body) = body?;
     let user = &identity.user;
-    if let Some(email) = body.email.filter(|e| fold(e) != fold(&user.email)) {
+    if let Some(email) = body.email.clone().filter(|e| fold(e) != fold(&user.email)) {
         let mut errors = FieldErrors::default();
         errors.keep("email", &email);
         errors.add(
@@ -311,12 +324,7 @@ pub async fn update_me(
         );
         return Err(AppError::Validation(errors).into());
     }
-    let input = ProfileInput {
-        username: body.username.unwrap_or_else(|| user.username.clone()),
-        email: user.email.clone(),
-        first_name: body.first_name.unwrap_or_else(|| user.first_name.clone()),
-        last_name: body.last_name.unwrap_or_else(|| user.last_name.clone()),
-    };
+    let input = body.merged(user);
     Ok(Json(
         accounts::update_profile(&state.services, user, &input).await?,
     ))

@@ -129,14 +129,7 @@ pub async fn resend_verification_to(
     email: &str,
     client: std::net::IpAddr,
 ) -> Result<(), AppError> {
-    let key = typed_email(email)?.key();
-    throttles::take(services, throttles::MAIL_REQUEST, &client.to_string()).await?;
-    throttles::take(
-        services,
-        throttles::LINK_MAIL,
-        &throttles::typed_address(&key),
-    )
-    .await?;
+    let key = admit_mail_request(services, email, client).await?.key();
     let Some(user) = db::users::find_by_email(&services.db, &key).await? else {
         return Ok(());
     };
@@ -313,8 +306,30 @@ fn link_error(message: &str) -> AppError {
     dead_link("key", message)
 }
 
+/// A request for mail to an address typed by someone not signed in (a reset, a new
+/// verification link): the address parsed, and the request counted per client and per address.
+///
+/// # Errors
+/// [`AppError::Validation`] for text that is no address; [`AppError::Throttled`] past either
+/// limit; [`AppError::Internal`] on storage failure.
+pub(super) async fn admit_mail_request(
+    services: &Services,
+    typed: &str,
+    client: std::net::IpAddr,
+) -> Result<Email, AppError> {
+    let email = typed_email(typed)?;
+    throttles::take(services, throttles::MAIL_REQUEST, &client.to_string()).await?;
+    throttles::take(
+        services,
+        throttles::LINK_MAIL,
+        &throttles::typed_address(&email.key()),
+    )
+    .await?;
+    Ok(email)
+}
+
 /// An address as typed into a request form.
-pub(super) fn typed_email(raw: &str) -> Result<Email, AppError> {
+fn typed_email(raw: &str) -> Result<Email, AppError> {
     Email::parse(raw).map_err(|e| {
         let mut errors = FieldErrors::default();
         errors.keep("email", raw);

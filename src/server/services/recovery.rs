@@ -8,7 +8,7 @@ use secrecy::SecretString;
 
 use super::{
     Services, activity,
-    email::{EXPIRED, dead_link, issue_link, typed_email},
+    email::{EXPIRED, admit_mail_request, dead_link, issue_link},
     outbox::Outbox,
     session_cache::Change,
     throttles,
@@ -32,15 +32,8 @@ use crate::{
 /// failure.
 #[tracing::instrument(skip_all)]
 pub async fn request(services: &Services, email: &str, client: IpAddr) -> Result<(), AppError> {
-    let email = typed_email(email)?;
+    let email = admit_mail_request(services, email, client).await?;
     let key = email.key();
-    throttles::take(services, throttles::MAIL_REQUEST, &client.to_string()).await?;
-    throttles::take(
-        services,
-        throttles::LINK_MAIL,
-        &throttles::typed_address(&key),
-    )
-    .await?;
     let config = &services.config;
     let user = db::users::find_by_email(&services.db, &key).await?;
     if let Some(user) = user.as_ref().filter(|u| u.is_active) {
