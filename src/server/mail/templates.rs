@@ -32,6 +32,9 @@ struct Letter<'a> {
     action: Option<Action>,
     /// Why the person got this mail and what to do if it was not them.
     footer: String,
+    /// Whether the signature links to the site. Off for a notice that must carry no link at
+    /// all (the old address of an email change), so it cannot be taken for the confirmation.
+    site_link: bool,
 }
 
 impl Letter<'_> {
@@ -57,16 +60,26 @@ impl Letter<'_> {
                 label = escape(action.label),
             ));
         }
+        let (text_url, html_url) = if self.site_link {
+            (
+                format!("\n{}", self.site.url),
+                format!(
+                    " · <a href=\"{url}\">{url}</a>",
+                    url = escape(&self.site.url)
+                ),
+            )
+        } else {
+            (String::new(), String::new())
+        };
         text.push_str(&format!(
-            "{}\n\n-- \n{}\n{}\n",
-            self.footer, self.site.name, self.site.url
+            "{}\n\n-- \n{}{text_url}\n",
+            self.footer, self.site.name
         ));
         html.push_str(&format!(
             "<p style=\"font-size: 0.9rem; color: #555555;\">{}</p>\n\
-             <p style=\"font-size: 0.9rem; color: #555555;\">{} · <a href=\"{url}\">{url}</a></p>\n</body></html>\n",
+             <p style=\"font-size: 0.9rem; color: #555555;\">{}{html_url}</p>\n</body></html>\n",
             escape(&self.footer),
             escape(&self.site.name),
-            url = escape(&self.site.url),
         ));
         Rendered {
             subject: self.subject,
@@ -121,6 +134,7 @@ pub fn verify_email(site: &Site, link: String, valid_for: u64) -> Rendered {
             "If you did not create a {} account, you can ignore this mail.",
             site.name
         ),
+        site_link: true,
     }
     .render()
 }
@@ -139,6 +153,7 @@ pub fn confirm_new_email(site: &Site, link: String, valid_for: u64) -> Rendered 
         ],
         action: Some(Action { label: "Confirm your new address", url: link }),
         footer: "If you did not ask for this, ignore this mail: nothing changes.".to_string(),
+        site_link: true,
     }
     .render()
 }
@@ -158,6 +173,7 @@ pub fn email_change_requested(site: &Site, new_email: &str) -> Rendered {
         action: None,
         footer: "If this was not you, change your password now: someone else may know it."
             .to_string(),
+        site_link: false,
     }
     .render()
 }
@@ -183,6 +199,7 @@ pub fn reset_password(site: &Site, link: String, valid_for: u64) -> Rendered {
         }),
         footer: "If you did not ask for this, ignore this mail: your password stays as it is."
             .to_string(),
+        site_link: true,
     }
     .render()
 }
@@ -205,6 +222,7 @@ pub fn reset_unknown_account(site: &Site) -> Rendered {
             url: format!("{}/signup", site.url),
         }),
         footer: "If you did not ask for this, ignore this mail.".to_string(),
+        site_link: true,
     }
     .render()
 }
@@ -226,6 +244,7 @@ pub fn password_changed(site: &Site) -> Rendered {
             url: format!("{}/forgot-password", site.url),
         }),
         footer: "If this was not you, reset your password at once with the link above.".to_string(),
+        site_link: true,
     }
     .render()
 }
@@ -244,13 +263,14 @@ pub fn account_deleted(site: &Site) -> Rendered {
         ],
         action: None,
         footer: "If you did not ask for this, someone knew your password: contact us.".to_string(),
+        site_link: true,
     }
     .render()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Site, escape, lifetime, verify_email};
+    use super::{Site, email_change_requested, escape, lifetime, verify_email};
 
     fn site() -> Site {
         Site {
@@ -272,6 +292,14 @@ mod tests {
         );
         assert!(mail.text.contains("https://auth.example.com"));
         assert!(mail.subject.contains("Ex <ample>"));
+    }
+
+    #[test]
+    fn the_notice_to_the_old_address_carries_no_link() {
+        let mail = email_change_requested(&site(), "new@example.org");
+        assert!(!mail.text.contains("://"), "{}", mail.text);
+        assert!(!mail.html.contains("href"), "{}", mail.html);
+        assert!(mail.text.contains("new@example.org"));
     }
 
     #[test]
