@@ -93,6 +93,7 @@ class Server:
             **(extra_env or {}),
         }
         self.backend = backend
+        self.secret = env["JWT_SECRET"]
         self.process = subprocess.Popen([str(BINARY)], env=env, cwd=data_dir)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

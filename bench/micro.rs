@@ -26,6 +26,7 @@ fn tokens() -> Tokens {
             refresh_reuse_grace: Duration::from_secs(10),
             leeway: Duration::from_secs(5),
             user_id_claim: "user_id".to_string(),
+            claims: Default::default(),
         },
     )
 }

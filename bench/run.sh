@@ -3,7 +3,8 @@
 # binary on SQLite and on PostgreSQL with wrk over loopback and prints the table of
 # bench/README.md, writing bench/results.json. Options go to bench/drive.py (--help).
 # BENCH_SECONDS sets each run's length (default 5). Then bench/mail.py gives the mail figures
-# (delivery latency to an SMTP server, reset timing for known and unknown addresses). The
+# (delivery latency to an SMTP server, reset timing for known and unknown addresses), and
+# bench/admin.py the admin API's list and search with 1,000,000 accounts. The
 # criterion micro-benchmarks are a
 # separate command: cargo bench --features ssr --bench micro
 set -euo pipefail
@@ -24,3 +25,4 @@ cargo leptos build --release --split
 
 python3 bench/drive.py "$@"
 python3 bench/mail.py
+python3 bench/admin.py

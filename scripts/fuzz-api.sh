@@ -21,9 +21,15 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# A real account, so the authenticated endpoints are exercised beyond their 401s.
-curl -fs -X POST "$BASE/api/register" -H 'Content-Type: application/json' \
-  -d '{"email":"fuzz@example.com","username":"fuzz","password":"correct horse battery"}' >/dev/null
+# Real accounts, so the authenticated and admin endpoints are exercised beyond their 401s and
+# 403s: a few ordinary ones for the admin API to work on (holding the small ids schemathesis
+# tries first), and the fuzzer's own, a superuser made by the command line.
+for name in ada bob cyd; do
+  curl -fs -X POST "$BASE/api/register" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$name@example.com\",\"username\":\"$name\",\"password\":\"correct horse battery\"}" >/dev/null
+done
+DATA_DIR="$DATA" LATCHKEY_SUPERUSER_PASSWORD="correct horse battery" target/release/latchkey \
+  createsuperuser --no-input --username fuzz --email fuzz@example.com >/dev/null
 ACCESS="$(curl -fs -X POST "$BASE/api/token" -H 'Content-Type: application/json' \
   -d '{"username":"fuzz","password":"correct horse battery"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')"
 

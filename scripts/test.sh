@@ -25,7 +25,7 @@ cargo clippy --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 leptos_build_env
 step "unit and integration tests (SQLite and PostgreSQL)"
-cargo test --release --features ssr --lib --test cli
+cargo test --release --features ssr --lib --test cli --test manage
 
 step "fuzzing token and header parsing (cargo fuzz, bounded)"
 scripts/fuzz.sh

@@ -2,6 +2,7 @@
 //! authenticates inside itself; none takes the caller's identity as an argument.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod devices;
 pub mod profile;

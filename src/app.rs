@@ -11,8 +11,8 @@ use leptos_router::{
 use crate::{
     components::{Nav, SessionProvider},
     pages::{
-        Activity, ForgotPassword, Home, Login, NotFound, Profile, ResetPassword, Sessions, SignUp,
-        VerifyEmail,
+        Activity, AdminAudit, AdminGroups, AdminUser, AdminUsers, ForgotPassword, Home, Login,
+        NotFound, Profile, ResetPassword, Sessions, SignUp, VerifyEmail,
     },
 };
 
@@ -70,6 +70,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/verify-email") ssr=SsrMode::Async view=VerifyEmail/>
                         <Route path=path!("/forgot-password") ssr=SsrMode::Async view=ForgotPassword/>
                         <Route path=path!("/reset-password") ssr=SsrMode::Async view=ResetPassword/>
+                        <Route path=path!("/admin") ssr=SsrMode::Async view=AdminUsers/>
+                        <Route path=path!("/admin/users/:id") ssr=SsrMode::Async view=AdminUser/>
+                        <Route path=path!("/admin/groups") ssr=SsrMode::Async view=AdminGroups/>
+                        <Route path=path!("/admin/audit") ssr=SsrMode::Async view=AdminAudit/>
                     </Routes>
                 </main>
             </SessionProvider>

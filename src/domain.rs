@@ -1,7 +1,9 @@
 //! Wasm-safe, pure types: validated newtypes and the DTOs both sides exchange.
 
+pub mod admin;
 mod email;
 mod password;
+pub mod permissions;
 mod user;
 mod username;
 
@@ -45,7 +47,7 @@ pub fn login_url(next: &str, expired: bool) -> String {
 
 /// Percent-encodes a query value: everything but RFC 3986's unreserved characters, as
 /// `application/x-www-form-urlencoded` encoders do (so `/` becomes `%2F`).
-fn encode_query_value(value: &str) -> String {
+pub fn encode_query_value(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

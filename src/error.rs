@@ -105,6 +105,12 @@ pub enum AppError {
     /// 403: the request came from a page on another site.
     #[error("This request was refused because it did not come from this site.")]
     Forbidden,
+    /// 403: signed in, but without the permission this needs.
+    #[error("You do not have permission to perform this action.")]
+    PermissionDenied,
+    /// 404: no such thing (or nothing this person may know exists).
+    #[error("Not found.")]
+    NotFound,
     /// 413: the body is over the size limit.
     #[error("The request body is too large.")]
     PayloadTooLarge,
@@ -125,7 +131,10 @@ impl AppError {
         match self {
             Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::EmailNotVerified => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::EmailNotVerified | Self::PermissionDenied => {
+                StatusCode::FORBIDDEN
+            }
+            Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

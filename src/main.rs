@@ -10,28 +10,50 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    use latchkey::server::{config::Settings, http::telemetry, startup::Application};
+    use clap::Parser;
+    use latchkey::server::{
+        cli::{self, Cli, Command},
+        config::Settings,
+        http::telemetry,
+    };
     use std::process::ExitCode;
 
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
     {
         eprintln!("configuration error: .env: {e}");
-        return ExitCode::from(2);
+        return ExitCode::from(cli::BAD_USAGE);
     }
-    telemetry::init();
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    if matches!(command, Command::Serve) {
+        telemetry::init();
+    } else {
+        telemetry::init_for_command();
+    }
+    let settings = Settings::from_env().map_err(|e| e.to_string());
+    match command {
+        Command::Serve => match settings {
+            Ok(settings) => serve(settings).await,
+            Err(e) => {
+                eprintln!("configuration error: {e}");
+                ExitCode::from(cli::BAD_USAGE)
+            }
+        },
+        other => cli::run(other, settings).await,
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+#[cfg(feature = "ssr")]
+async fn serve(settings: latchkey::server::config::Settings) -> std::process::ExitCode {
+    use latchkey::server::{cli, startup::Application};
+    use std::process::ExitCode;
+
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
             eprintln!("startup error: {e}");
-            return ExitCode::from(1);
+            return ExitCode::from(cli::REFUSED);
         }
     };
     tracing::info!("listening on http://{}", app.address());
@@ -42,7 +64,7 @@ async fn main() -> std::process::ExitCode {
         }
         Err(e) => {
             eprintln!("server error: {e}");
-            ExitCode::from(1)
+            ExitCode::from(cli::REFUSED)
         }
     }
 }

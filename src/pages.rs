@@ -1,6 +1,7 @@
 //! One page per file; UI only.
 
 mod activity;
+mod admin;
 mod forgot_password;
 mod home;
 mod login;
@@ -12,6 +13,7 @@ mod signup;
 mod verify_email;
 
 pub use activity::Activity;
+pub use admin::{AdminAudit, AdminGroups, AdminUser, AdminUsers};
 pub use forgot_password::ForgotPassword;
 pub use home::Home;
 pub use login::Login;

@@ -3,6 +3,7 @@
 //! `db` (all SQL) and `auth` (keys, tokens, passwords, cookies); those know only `domain`.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;

@@ -18,6 +18,7 @@ pub fn Nav() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || match signed_in() {
                         Some(current) => view! {
+                            {current.user.is_staff.then(|| view! { <A href="/admin">"Admin"</A> })}
                             <A href="/profile">{current.user.username}</A>
                             <ActionForm action=logout attr:class="inline">
                                 <button type="submit" class="link" disabled=move || logout.pending().get()>

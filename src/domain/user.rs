@@ -13,6 +13,8 @@ pub struct UserView {
     pub last_name: String,
     /// Whether the person proved the address is theirs.
     pub email_verified: bool,
+    /// May use the admin site.
+    pub is_staff: bool,
     /// Unix seconds.
     pub date_joined: i64,
     /// Unix seconds.

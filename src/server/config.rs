@@ -185,6 +185,20 @@ pub enum KeySettings {
     },
 }
 
+impl KeySettings {
+    /// The JWT `alg` the keys sign with.
+    pub fn algorithm_name(&self) -> &'static str {
+        match self {
+            Self::Hmac { .. } => "HS256",
+            Self::Asymmetric {
+                algorithm: Algorithm::EdDSA,
+                ..
+            } => "EdDSA",
+            Self::Asymmetric { .. } => "RS256",
+        }
+    }
+}
+
 /// How tokens are made and checked, besides the keys.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
@@ -198,6 +212,18 @@ pub struct TokenSettings {
     pub audience: Option<String>,
     /// The claim that carries the user id (Simple JWT's USER_ID_CLAIM).
     pub user_id_claim: String,
+    /// What else access tokens carry (`TOKEN_CLAIMS`).
+    pub claims: TokenClaims,
+}
+
+/// The optional claims of access tokens: none unless asked for, so tokens stay small.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub is_staff: bool,
+    /// Group names.
+    pub groups: bool,
+    /// Codenames (every one for a superuser).
+    pub permissions: bool,
 }
 
 /// Bounds on what clients can pile up.
@@ -212,7 +238,7 @@ pub struct LimitSettings {
 }
 
 /// Claims a `USER_ID_CLAIM` may not take: the standard ones and latchkey's own.
-const RESERVED_CLAIMS: [&str; 10] = [
+const RESERVED_CLAIMS: [&str; 13] = [
     "sub",
     "sid",
     "jti",
@@ -223,6 +249,9 @@ const RESERVED_CLAIMS: [&str; 10] = [
     "aud",
     "token_type",
     "email_verified",
+    "is_staff",
+    "groups",
+    "permissions",
 ];
 
 impl Settings {
@@ -461,10 +490,27 @@ fn keys(get: &impl Fn(&str) -> Option<String>) -> Result<KeySettings, ConfigErro
         }
     };
     if algorithm == Algorithm::HS256 {
+        let from_file = match get("JWT_SECRET_FILE") {
+            Some(_) if get("JWT_SECRET").is_some() => {
+                return Err(bad(
+                    "JWT_SECRET_FILE",
+                    "set JWT_SECRET or JWT_SECRET_FILE, not both",
+                ));
+            }
+            Some(path) => Some(
+                std::fs::read_to_string(&path)
+                    .map(|v| v.trim().to_string())
+                    .map_err(|e| bad("JWT_SECRET_FILE", format!("cannot read {path}: {e}")))?,
+            ),
+            None => None,
+        };
         return Ok(KeySettings::Hmac {
-            secret: get("JWT_SECRET")
-                .map(|v| secret("JWT_SECRET", v))
-                .transpose()?,
+            secret: match from_file {
+                Some(v) => Some(secret("JWT_SECRET_FILE", v)?),
+                None => get("JWT_SECRET")
+                    .map(|v| secret("JWT_SECRET", v))
+                    .transpose()?,
+            },
             previous: list(get, "JWT_PREVIOUS_SECRETS")
                 .into_iter()
                 .map(|v| secret("JWT_PREVIOUS_SECRETS", v))
@@ -508,7 +554,22 @@ fn tokens(get: &impl Fn(&str) -> Option<String>) -> Result<TokenSettings, Config
             "must be longer than ACCESS_TOKEN_TTL",
         ));
     }
+    let mut claims = TokenClaims::default();
+    for name in list(get, "TOKEN_CLAIMS") {
+        match name.as_str() {
+            "is_staff" => claims.is_staff = true,
+            "groups" => claims.groups = true,
+            "permissions" => claims.permissions = true,
+            other => {
+                return Err(bad(
+                    "TOKEN_CLAIMS",
+                    format!("{other:?} is not one of is_staff, groups, permissions"),
+                ));
+            }
+        }
+    }
     Ok(TokenSettings {
+        claims,
         access_ttl,
         refresh_ttl,
         refresh_reuse_grace: seconds(get, "REFRESH_REUSE_GRACE", 10, 0..=300)?,

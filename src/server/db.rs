@@ -7,9 +7,11 @@
 //! are integers 0/1 and times Unix seconds, as SQLite's documentation suggests. [`Timestamp`]
 //! carries a time across in both directions; Rust code sees Unix seconds everywhere.
 
+pub mod audit;
 pub mod events;
 pub mod notify;
 pub mod outbox;
+pub mod permissions;
 pub mod sessions;
 #[cfg(test)]
 pub mod testing;
@@ -169,8 +171,26 @@ pub enum DbInitError {
 /// # Errors
 /// [`DbInitError`] when the directory, connection or migrations fail.
 pub async fn connect(database: &DatabaseUrl) -> Result<Db, DbInitError> {
+    let db = open(database).await?;
+    on_pool!(&db, pool => migrator(&db).run(pool).await.map_err(DbInitError::Migrate))?;
+    Ok(db)
+}
+
+fn migrator(db: &Db) -> &'static Migrator {
+    match db {
+        Db::Sqlite(_) => &SQLITE_MIGRATIONS,
+        Db::Postgres(_) => &POSTGRES_MIGRATIONS,
+    }
+}
+
+/// Connects without migrating (`latchkey check` looks, and changes nothing but a SQLite file
+/// it has to create).
+///
+/// # Errors
+/// [`DbInitError`] when the directory or connection fail.
+pub async fn open(database: &DatabaseUrl) -> Result<Db, DbInitError> {
     let url = database.expose();
-    let db = if database.backend == Backend::Sqlite {
+    Ok(if database.backend == Backend::Sqlite {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(DbInitError::Connect)?
             .create_if_missing(true)
@@ -185,10 +205,6 @@ pub async fn connect(database: &DatabaseUrl) -> Result<Db, DbInitError> {
             .connect_with(options)
             .await
             .map_err(DbInitError::Connect)?;
-        SQLITE_MIGRATIONS
-            .run(&pool)
-            .await
-            .map_err(DbInitError::Migrate)?;
         Db::Sqlite(pool)
     } else {
         let options = PgConnectOptions::from_str(url).map_err(DbInitError::Connect)?;
@@ -198,13 +214,30 @@ pub async fn connect(database: &DatabaseUrl) -> Result<Db, DbInitError> {
             .connect_with(options)
             .await
             .map_err(DbInitError::Connect)?;
-        POSTGRES_MIGRATIONS
-            .run(&pool)
-            .await
-            .map_err(DbInitError::Migrate)?;
         Db::Postgres(pool)
-    };
-    Ok(db)
+    })
+}
+
+/// How many of the migrations this binary carries the database has not had yet.
+///
+/// # Errors
+/// The database error.
+pub async fn pending_migrations(db: &Db) -> Result<usize, DbError> {
+    let applied: Vec<i64> = on_db!(db, "migrations.applied", pool => {
+        match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+        {
+            Err(sqlx::Error::Database(e)) if e.message().contains("_sqlx_migrations") => {
+                Ok(Vec::new())
+            }
+            other => other,
+        }
+    })?;
+    Ok(migrator(db)
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .count())
 }
 
 /// SQLite creates the file but not the directory it goes in.

@@ -2,6 +2,7 @@
 //! clients written for such a backend work unchanged. Same services as the browser app:
 //! one implementation of every rule, two transports.
 
+mod admin;
 mod dj_rest_auth;
 mod errors;
 mod handlers;
@@ -55,6 +56,19 @@ fn both(router: Router<AppState>, path: &str, method: MethodRouter<AppState>) ->
         dj_rest_auth::registration,
         dj_rest_auth::verify_email,
         dj_rest_auth::resend_email,
+        admin::list_users,
+        admin::create_user,
+        admin::show_user,
+        admin::change_user,
+        admin::delete_user,
+        admin::user_sessions,
+        admin::end_user_sessions,
+        admin::list_groups,
+        admin::create_group,
+        admin::show_group,
+        admin::change_group,
+        admin::delete_group,
+        admin::audit_log,
     ),
     modifiers(&BearerScheme, &DjRestAuthAliases)
 )]
@@ -145,6 +159,32 @@ pub fn router() -> Router<AppState> {
         ),
         ("/auth/token/verify", post(handlers::verify)),
         ("/auth/token/refresh", post(handlers::refresh)),
+        // The admin API, for staff.
+        (
+            "/admin/users",
+            get(admin::list_users).post(admin::create_user),
+        ),
+        (
+            "/admin/users/{id}",
+            get(admin::show_user)
+                .patch(admin::change_user)
+                .delete(admin::delete_user),
+        ),
+        (
+            "/admin/users/{id}/sessions",
+            get(admin::user_sessions).delete(admin::end_user_sessions),
+        ),
+        (
+            "/admin/groups",
+            get(admin::list_groups).post(admin::create_group),
+        ),
+        (
+            "/admin/groups/{id}",
+            get(admin::show_group)
+                .patch(admin::change_group)
+                .delete(admin::delete_group),
+        ),
+        ("/admin/audit", get(admin::audit_log)),
         ("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })),
     ];
     routes

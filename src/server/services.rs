@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod admin;
 pub mod cleanup;
 pub mod devices;
 pub mod email;

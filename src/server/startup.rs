@@ -63,6 +63,50 @@ pub enum StartupError {
     Assets { path: String, source: io::Error },
 }
 
+/// Whether a process follows the database's announcements of changes (a server, whose
+/// session cache must), or only makes changes (the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announcements {
+    Listen,
+    Ignore,
+}
+
+/// The use cases' dependencies, from settings: signing keys, the database (migrated), the
+/// password hasher and the session cache.
+///
+/// # Errors
+/// [`StartupError`] saying which part failed.
+pub async fn services(
+    settings: &Settings,
+    announcements: Announcements,
+) -> Result<Services, StartupError> {
+    let keys = KeySet::load(&settings.keys, &settings.site.data_dir)?;
+    let db = db::connect(&settings.database).await?;
+    let cache = match announcements {
+        Announcements::Listen => SessionCache::start(&db)
+            .await
+            .map_err(StartupError::Listener)?,
+        Announcements::Ignore => SessionCache::unshared(),
+    };
+    let passwords = Passwords::new()
+        .await
+        .map_err(|_| StartupError::Passwords)?;
+    Ok(Services {
+        db,
+        tokens: Arc::new(Tokens::new(keys, settings.tokens.clone())),
+        passwords,
+        cache,
+        outbox: Outbox::default(),
+        config: Arc::new(ServiceConfig {
+            site: Site {
+                name: settings.site.name.clone(),
+                url: settings.site.url.clone(),
+            },
+            accounts: settings.accounts.clone(),
+        }),
+    })
+}
+
 /// A built application, bound to its port but not yet serving.
 pub struct Application {
     listener: TcpListener,
@@ -78,19 +122,12 @@ impl Application {
     /// # Errors
     /// [`StartupError`] saying which part failed.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let keys = KeySet::load(&settings.keys, &settings.site.data_dir)?;
         let assets = Assets::load(&settings.site.root).map_err(|source| StartupError::Assets {
             path: settings.site.root.display().to_string(),
             source,
         })?;
         let mailer = Mailer::new(&settings.mail, &settings.site.data_dir)?;
-        let db = db::connect(&settings.database).await?;
-        let cache = SessionCache::start(&db)
-            .await
-            .map_err(StartupError::Listener)?;
-        let passwords = Passwords::new()
-            .await
-            .map_err(|_| StartupError::Passwords)?;
+        let services = services(&settings, Announcements::Listen).await?;
         let listener = TcpListener::bind(settings.site.addr)
             .await
             .map_err(|source| StartupError::Bind {
@@ -107,20 +144,6 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(address)
             .build();
-        let services = Services {
-            db,
-            tokens: Arc::new(Tokens::new(keys, settings.tokens.clone())),
-            passwords,
-            cache,
-            outbox: Outbox::default(),
-            config: Arc::new(ServiceConfig {
-                site: Site {
-                    name: settings.site.name.clone(),
-                    url: settings.site.url.clone(),
-                },
-                accounts: settings.accounts.clone(),
-            }),
-        };
         let state = AppState {
             leptos_options,
             services,

@@ -5,6 +5,7 @@ mod helpers;
 mod mail_sink;
 
 mod accounts;
+mod admin;
 mod api;
 mod assets;
 mod devices;

@@ -293,6 +293,7 @@ mod tests {
             refresh_reuse_grace: Duration::from_secs(10),
             leeway: Duration::from_secs(5),
             user_id_claim: "user_id".into(),
+            claims: Default::default(),
         }
     }
 

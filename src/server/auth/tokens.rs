@@ -34,6 +34,23 @@ pub struct Claims {
     /// Access tokens only: whether the user's address was verified when the token was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+    /// Access tokens, with `TOKEN_CLAIMS`: staff status, group names, permission codenames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_staff: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+}
+
+/// What an access token says of its user beyond who they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessFacts {
+    pub email_verified: bool,
+    /// Each `None` unless `TOKEN_CLAIMS` asks for it.
+    pub is_staff: Option<bool>,
+    pub groups: Option<Vec<String>>,
+    pub permissions: Option<Vec<String>>,
 }
 
 impl Claims {
@@ -114,7 +131,8 @@ impl Tokens {
         self.sign_with_id(token_type, user_id, sid, random_id(), now)
     }
 
-    /// Signs an access token that also says whether the user's address is verified.
+    /// Signs an access token that also says whether the user's address is verified, and
+    /// what else `facts` holds.
     ///
     /// # Errors
     /// [`TokenError::Invalid`] if signing fails (a key that cannot sign).
@@ -122,11 +140,14 @@ impl Tokens {
         &self,
         user_id: i64,
         sid: &str,
-        email_verified: bool,
+        facts: AccessFacts,
         now: i64,
     ) -> Result<Signed, TokenError> {
         let mut claims = self.claims(TokenType::Access, user_id, sid, random_id(), now);
-        claims.email_verified = Some(email_verified);
+        claims.email_verified = Some(facts.email_verified);
+        claims.is_staff = facts.is_staff;
+        claims.groups = facts.groups;
+        claims.permissions = facts.permissions;
         self.encode(claims)
     }
 
@@ -168,6 +189,9 @@ impl Tokens {
             exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
             token_type,
             email_verified: None,
+            is_staff: None,
+            groups: None,
+            permissions: None,
         }
     }
 
@@ -303,6 +327,7 @@ mod tests {
             issuer: None,
             audience: None,
             user_id_claim: "user_id".into(),
+            claims: Default::default(),
         }
     }
 

@@ -414,3 +414,23 @@ pub async fn close(db: &Db) {
 pub async fn connect_postgres_without_migrating(url: &str) -> Db {
     Db::Postgres(PgPool::connect(url).await.expect("PostgreSQL reachable"))
 }
+
+/// Runs `sql` on a connection of its own, as an operator typing into psql or sqlite3 would:
+/// nothing of the app's pools or caches takes part.
+pub async fn by_hand(database_url: &str, sql: &str) {
+    try_by_hand(database_url, sql).await.expect(sql);
+}
+
+/// [`by_hand`], for SQL the database may refuse.
+///
+/// # Errors
+/// The database's refusal.
+pub async fn try_by_hand(database_url: &str, sql: &str) -> Result<(), sqlx::Error> {
+    if database_url.starts_with("sqlite:") {
+        let mut conn = SqliteConnection::connect(database_url).await?;
+        sqlx::raw_sql(sql).execute(&mut conn).await.map(drop)
+    } else {
+        let mut conn = sqlx::PgConnection::connect(database_url).await?;
+        sqlx::raw_sql(sql).execute(&mut conn).await.map(drop)
+    }
+}

@@ -3,6 +3,8 @@
 //! [`User`] is an account without its password hash: what sessions, handlers and caches hold.
 //! The hash is read only where a password is checked ([`find_for_login`], [`password_hash`]).
 
+pub mod listing;
+
 use super::{Db, DbError, Timestamp, Tx, in_tx, on_db, tokens};
 use crate::domain::UserView;
 
@@ -17,6 +19,10 @@ pub struct User {
     pub is_active: bool,
     /// Whether the person proved the address is theirs (by a mailed link).
     pub email_verified: bool,
+    /// May use the admin site (with the permissions they hold).
+    pub is_staff: bool,
+    /// Holds every permission.
+    pub is_superuser: bool,
     pub date_joined: i64,
     pub last_login: Option<i64>,
 }
@@ -41,6 +47,7 @@ impl User {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             email_verified: self.email_verified,
+            is_staff: self.is_staff && self.is_active,
             date_joined: self.date_joined,
             last_login: self.last_login,
         }
@@ -56,6 +63,8 @@ struct UserRow {
     last_name: String,
     is_active: bool,
     email_verified: bool,
+    is_staff: bool,
+    is_superuser: bool,
     date_joined: Timestamp,
     last_login: Option<Timestamp>,
 }
@@ -70,6 +79,8 @@ impl From<UserRow> for User {
             last_name: row.last_name,
             is_active: row.is_active,
             email_verified: row.email_verified,
+            is_staff: row.is_staff,
+            is_superuser: row.is_superuser,
             date_joined: row.date_joined.0,
             last_login: row.last_login.map(i64::from),
         }
@@ -77,7 +88,8 @@ impl From<UserRow> for User {
 }
 
 const COLUMNS: &str = "users.id, users.username, users.email, users.first_name, \
-    users.last_name, users.is_active, users.email_verified, users.date_joined, users.last_login";
+    users.last_name, users.is_active, users.email_verified, users.is_staff, users.is_superuser, \
+    users.date_joined, users.last_login";
 
 /// The values a new or edited account is stored with, keys already folded.
 pub struct UserFields<'a> {
@@ -124,8 +136,8 @@ pub async fn insert(
 ///
 /// # Errors
 /// The database error; a race on a taken name surfaces as a unique violation.
-pub async fn update_profile(db: &Db, id: i64, fields: &UserFields<'_>) -> Result<(), DbError> {
-    on_db!(db, "users.update_profile", pool => {
+pub async fn update_profile(tx: &mut Tx, id: i64, fields: &UserFields<'_>) -> Result<(), DbError> {
+    in_tx!(tx, "users.update_profile", conn => {
         sqlx::query(
             "UPDATE users SET username = $1, username_key = $2, first_name = $3, last_name = $4 \
              WHERE id = $5",
@@ -135,7 +147,7 @@ pub async fn update_profile(db: &Db, id: i64, fields: &UserFields<'_>) -> Result
         .bind(fields.first_name)
         .bind(fields.last_name)
         .bind(id)
-        .execute(pool)
+        .execute(&mut *conn)
         .await
         .map(drop)
     })
@@ -372,5 +384,55 @@ pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool, DbError> {
             .execute(&mut *conn)
             .await?;
         Ok(deleted == 1)
+    })
+}
+
+/// The account with this username (by its folded key), active or not.
+///
+/// # Errors
+/// The database error.
+pub async fn find_by_username(db: &Db, username_key: &str) -> Result<Option<User>, DbError> {
+    let row: Option<UserRow> = on_db!(db, "users.find_by_username", pool => {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE username_key = $1"))
+            .bind(username_key)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(row.map(User::from))
+}
+
+/// Sets what an account may do on the admin site.
+///
+/// # Errors
+/// The database error.
+pub async fn set_staff(
+    tx: &mut Tx,
+    id: i64,
+    is_staff: bool,
+    is_superuser: bool,
+) -> Result<(), DbError> {
+    in_tx!(tx, "users.set_staff", conn => {
+        sqlx::query("UPDATE users SET is_staff = $1, is_superuser = $2 WHERE id = $3")
+            .bind(is_staff)
+            .bind(is_superuser)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+    })
+}
+
+/// Marks an account's address verified (an administrator vouches for it).
+///
+/// # Errors
+/// The database error.
+pub async fn set_email_verified(tx: &mut Tx, id: i64, verified: bool) -> Result<(), DbError> {
+    in_tx!(tx, "users.set_email_verified", conn => {
+        sqlx::query("UPDATE users SET email_verified = $1 WHERE id = $2")
+            .bind(verified)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
     })
 }

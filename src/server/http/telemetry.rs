@@ -14,12 +14,24 @@ use axum::{extract::Request, middleware::Next, response::Response};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber (once; later calls are ignored, as tests spawn many apps).
+/// Installs the global subscriber for a server: `info` and up on standard output unless
+/// RUST_LOG says otherwise (once; later calls are ignored, as tests spawn many apps).
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .try_init();
+}
+
+/// For a management command: warnings and errors only, on standard error, so standard
+/// output holds nothing but the command's answer.
+pub fn init_for_command() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }
 

@@ -42,6 +42,7 @@ impl From<AppError> for ApiError {
             AppError::InvalidCredentials => Self::NoActiveAccount,
             AppError::Unauthorized => Self::TokenNotValid { expired: false },
             AppError::Throttled { retry_after } => Self::Throttled(retry_after),
+            AppError::NotFound => Self::NotFound,
             other => Self::App(other),
         }
     }

@@ -10,7 +10,7 @@ use crate::{
     error::{AppError, FieldError, FieldErrors},
     server::{
         db::{
-            self,
+            self, Tx,
             users::{User, UserFields},
         },
         mail::templates,
@@ -31,7 +31,7 @@ pub struct ProfileInput {
 }
 
 /// Validated profile values, with their uniqueness keys.
-struct Profile {
+pub(super) struct Profile {
     username: Username,
     email: Email,
     first_name: String,
@@ -155,51 +155,160 @@ pub async fn sign_up(
     client: IpAddr,
 ) -> Result<User, AppError> {
     throttles::take(services, throttles::SIGN_UP, &client.to_string()).await?;
-    let mut errors = FieldErrors::default();
-    let profile = parse_profile(input, &mut errors);
-    let attributes = [
-        input.username.as_str(),
-        input.email.as_str(),
-        input.first_name.as_str(),
-        input.last_name.as_str(),
-    ];
-    let password = errors.check("password", Password::parse(password, &attributes));
-    let (Some(profile), Some(password)) = (profile, password) else {
-        return Err(AppError::Validation(errors));
-    };
-    check_unique(services, &profile, None, &mut errors).await?;
-    errors.clone().into_result()?;
-
-    let hash = services
-        .passwords
-        .hash(SecretString::from(password.expose()))
-        .await?;
-    let now = now();
+    let account = NewAccount::prepare(services, input, password, PasswordCheck::Policy).await?;
     // The account and its verification mail are stored together, or neither is.
     let mut tx = services.db.begin().await?;
-    let id = match db::users::insert(&mut tx, &profile.fields(), &hash, now).await {
-        Ok(id) => id,
-        Err(e) => {
-            drop(tx);
-            return Err(taken_after_race(services, &profile, None, errors, e).await);
-        }
-    };
-    let user = User {
-        id,
-        username: profile.username.as_str().to_string(),
-        email: profile.email.as_str().to_string(),
-        first_name: profile.first_name,
-        last_name: profile.last_name,
-        is_active: true,
-        email_verified: false,
-        date_joined: now,
-        last_login: None,
-    };
+    let user = account.insert(services, &mut tx).await?;
     email::queue_verification(services, &mut tx, &user).await?;
     tx.commit().await?;
     services.outbox.wake();
-    tracing::info!(user_id = id, "account created");
+    tracing::info!(user_id = user.id, "account created");
     Ok(user)
+}
+
+/// How a new password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// Against the policy (length, strength, likeness to the person's details).
+    Policy,
+    /// Only that it can be stored: an operator who was told it is weak chose to keep it
+    /// (Django's "Bypass password validation and create user anyway?").
+    Bypassed,
+}
+
+/// A new password, parsed as `check` says; its problem reported under `field`.
+pub(super) fn parse_password(
+    password: &str,
+    personal: &[&str],
+    check: PasswordCheck,
+    field: &str,
+) -> Result<SecretString, AppError> {
+    let parsed = match check {
+        PasswordCheck::Policy => {
+            Password::parse(password, personal).map(|p| SecretString::from(p.expose()))
+        }
+        PasswordCheck::Bypassed => crate::domain::check_typed(password)
+            .and_then(|()| {
+                if password.is_empty() {
+                    Err(FieldError::new("Enter a password."))
+                } else {
+                    Ok(())
+                }
+            })
+            .map(|()| SecretString::from(password)),
+    };
+    parsed.map_err(|problem| {
+        let mut errors = FieldErrors::default();
+        errors.add(field, problem);
+        AppError::Validation(errors)
+    })
+}
+
+/// An account checked and ready to store (its password already hashed).
+pub(super) struct NewAccount {
+    profile: Profile,
+    hash: String,
+}
+
+impl NewAccount {
+    /// Parses and checks every field (all problems at once, a taken name or address included)
+    /// and hashes the password.
+    pub(super) async fn prepare(
+        services: &Services,
+        input: &ProfileInput,
+        password: &str,
+        check: PasswordCheck,
+    ) -> Result<Self, AppError> {
+        let mut errors = FieldErrors::default();
+        let profile = parse_profile(input, &mut errors);
+        let attributes = [
+            input.username.as_str(),
+            input.email.as_str(),
+            input.first_name.as_str(),
+            input.last_name.as_str(),
+        ];
+        let password = match parse_password(password, &attributes, check, "password") {
+            Ok(password) => Some(password),
+            Err(AppError::Validation(problems)) => {
+                for (field, messages) in problems.errors {
+                    for message in messages {
+                        errors.add(&field, FieldError::new(message));
+                    }
+                }
+                None
+            }
+            Err(other) => return Err(other),
+        };
+        let (Some(profile), Some(password)) = (profile, password) else {
+            return Err(AppError::Validation(errors));
+        };
+        check_unique(services, &profile, None, &mut errors).await?;
+        errors.into_result()?;
+        let hash = services.passwords.hash(password).await?;
+        Ok(Self { profile, hash })
+    }
+
+    /// Stores the account, active with its address not yet verified.
+    pub(super) async fn insert(self, services: &Services, tx: &mut Tx) -> Result<User, AppError> {
+        let now = now();
+        let id = match db::users::insert(tx, &self.profile.fields(), &self.hash, now).await {
+            Ok(id) => id,
+            Err(e) => {
+                return Err(taken_after_race(
+                    services,
+                    &self.profile,
+                    None,
+                    FieldErrors::default(),
+                    e,
+                )
+                .await);
+            }
+        };
+        Ok(User {
+            id,
+            username: self.profile.username.as_str().to_string(),
+            email: self.profile.email.as_str().to_string(),
+            first_name: self.profile.first_name,
+            last_name: self.profile.last_name,
+            is_active: true,
+            email_verified: false,
+            is_staff: false,
+            is_superuser: false,
+            date_joined: now,
+            last_login: None,
+        })
+    }
+}
+
+/// Stores a new password hash in `tx`, ends every session of the account but `keep` (all of
+/// them without it) and queues the notice; after the commit, call [`password_stored`].
+pub(super) async fn store_password(
+    services: &Services,
+    tx: &mut Tx,
+    user: &User,
+    hash: &str,
+    keep: Option<&str>,
+) -> Result<u64, AppError> {
+    db::users::set_password_hash(tx, user.id, hash).await?;
+    let ended = match keep {
+        Some(session_id) => db::sessions::revoke_others(tx, user.id, session_id, now()).await?,
+        None => db::sessions::revoke_all(tx, user.id, now()).await?,
+    };
+    let notice = templates::password_changed(&services.config.site);
+    Outbox::queue(tx, Some(user.id), &user.email, &notice).await?;
+    Ok(ended)
+}
+
+/// What follows a committed [`store_password`]: the notice sent, cached sessions dropped, the
+/// event in the account's activity.
+pub(super) async fn password_stored(
+    services: &Services,
+    user: &User,
+    event: activity::Event,
+) -> Result<(), AppError> {
+    services.outbox.wake();
+    services.cache.apply(&Change::User(user.id));
+    activity::record(services, user.id, event, None).await
 }
 
 /// Saves a user's edited profile.
@@ -212,6 +321,29 @@ pub async fn update_profile(
     user: &User,
     input: &ProfileInput,
 ) -> Result<UserView, AppError> {
+    let mut tx = services.db.begin().await?;
+    let profile = store_details(services, &mut tx, user, input).await?;
+    tx.commit().await?;
+    services.cache.apply(&Change::User(user.id));
+    Ok(UserView {
+        username: profile.username.as_str().to_string(),
+        first_name: profile.first_name,
+        last_name: profile.last_name,
+        ..user.view()
+    })
+}
+
+/// Stores changed details (username, names; the address stays) of `user` in `tx`.
+///
+/// # Errors
+/// [`AppError::Validation`] for invalid or taken values; [`AppError::Internal`] on storage
+/// failure.
+pub(super) async fn store_details(
+    services: &Services,
+    tx: &mut Tx,
+    user: &User,
+    input: &ProfileInput,
+) -> Result<Profile, AppError> {
     let mut errors = FieldErrors::default();
     let Some((username, first_name, last_name)) = parse_details(input, &mut errors) else {
         return Err(AppError::Validation(errors));
@@ -223,19 +355,40 @@ pub async fn update_profile(
     let profile = Profile::new(username, current_email, first_name, last_name);
     check_unique(services, &profile, Some(user.id), &mut errors).await?;
     errors.clone().into_result()?;
-    if let Err(e) = db::users::update_profile(&services.db, user.id, &profile.fields()).await {
+    if let Err(e) = db::users::update_profile(tx, user.id, &profile.fields()).await {
         return Err(taken_after_race(services, &profile, Some(user.id), errors, e).await);
     }
-    services
-        .cache
-        .publish(&services.db, Change::User(user.id))
-        .await;
-    Ok(UserView {
-        username: profile.username.as_str().to_string(),
-        first_name: profile.first_name,
-        last_name: profile.last_name,
-        ..user.view()
-    })
+    Ok(profile)
+}
+
+/// Moves `user` to `email` in `tx` at once (staff do not need the confirming link).
+///
+/// # Errors
+/// [`AppError::Validation`] for an address another account holds; [`AppError::Internal`] on
+/// storage failure.
+pub(super) async fn store_email(
+    services: &Services,
+    tx: &mut Tx,
+    user: &User,
+    email: &Email,
+) -> Result<(), AppError> {
+    let username = Username::parse(&user.username).map_err(|_| {
+        tracing::error!("a stored username does not parse");
+        AppError::Internal
+    })?;
+    let profile = Profile::new(
+        username,
+        email.clone(),
+        user.first_name.clone(),
+        user.last_name.clone(),
+    );
+    let mut errors = FieldErrors::default();
+    check_unique(services, &profile, Some(user.id), &mut errors).await?;
+    errors.clone().into_result()?;
+    if let Err(e) = db::users::set_email(tx, user.id, email.as_str(), &profile.email_key).await {
+        return Err(taken_after_race(services, &profile, Some(user.id), errors, e).await);
+    }
+    Ok(())
 }
 
 /// Changes a user's password after checking the current one, and ends their other sessions.
@@ -270,17 +423,9 @@ pub async fn change_password(
         .hash(SecretString::from(new.expose()))
         .await?;
     let mut tx = services.db.begin().await?;
-    db::users::set_password_hash(&mut tx, user.id, &hash).await?;
-    let ended = db::sessions::revoke_others(&mut tx, user.id, session_id, now()).await?;
-    let notice = templates::password_changed(&services.config.site);
-    Outbox::queue(&mut tx, Some(user.id), &user.email, &notice).await?;
+    let ended = store_password(services, &mut tx, user, &hash, Some(session_id)).await?;
     tx.commit().await?;
-    services.outbox.wake();
-    services
-        .cache
-        .publish(&services.db, Change::User(user.id))
-        .await;
-    activity::record(services, user.id, activity::Event::PasswordChanged, None).await?;
+    password_stored(services, user, activity::Event::PasswordChanged).await?;
     tracing::info!(sessions_ended = ended, "password changed");
     Ok(ended)
 }
@@ -308,10 +453,7 @@ pub async fn deactivate(
     db::users::set_active(&mut tx, user.id, false).await?;
     db::sessions::revoke_all(&mut tx, user.id, now()).await?;
     tx.commit().await?;
-    services
-        .cache
-        .publish(&services.db, Change::User(user.id))
-        .await;
+    services.cache.apply(&Change::User(user.id));
     activity::record(services, user.id, activity::Event::Deactivated, None).await?;
     tracing::info!(target: "security", "account deactivated");
     Ok(())
@@ -338,10 +480,7 @@ pub async fn delete(services: &Services, user: &User, password: &str) -> Result<
     db::users::delete(&mut tx, user.id).await?;
     tx.commit().await?;
     services.outbox.wake();
-    services
-        .cache
-        .publish(&services.db, Change::User(user.id))
-        .await;
+    services.cache.apply(&Change::User(user.id));
     tracing::info!(target: "security", "account deleted");
     Ok(())
 }

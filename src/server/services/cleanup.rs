@@ -1,8 +1,7 @@
 //! Housekeeping the app does by itself, so no cron job has to be remembered: dead refresh
 //! tokens, ended sessions, spent throttle counters, expired mailed links, security events
-//! older than 90 days and mail the SMTP
-//! server refused for good (after a month, for the operator to look into) are deleted in small
-//! batches.
+//! older than 90 days, SQLite's change log after ten minutes, and mail the SMTP server refused
+//! for good (after a month, for the operator to look into) are deleted in small batches.
 
 use std::time::Duration;
 
@@ -16,6 +15,8 @@ use crate::{
 const INTERVAL: Duration = Duration::from_secs(300);
 /// Rows per statement.
 const BATCH: i64 = 500;
+/// How long SQLite's change log keeps a row, in seconds.
+const CHANGES_KEPT: i64 = db::notify::CHANGES_KEPT.as_secs() as i64;
 /// How long refused mail stays in the queue for the operator to see.
 const REFUSED_MAIL_KEPT: i64 = 30 * 86_400;
 
@@ -28,6 +29,7 @@ pub struct Swept {
     pub links: u64,
     pub refused_mail: u64,
     pub events: u64,
+    pub changes: u64,
 }
 
 /// Sweeps until nothing is left to delete, a batch at a time.
@@ -44,12 +46,14 @@ pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
         let links = db::tokens::sweep(&services.db, now, batch).await?;
         let refused_mail = db::outbox::sweep(&services.db, now - REFUSED_MAIL_KEPT, batch).await?;
         let events = db::events::sweep(&services.db, now - activity::KEPT_SECONDS, batch).await?;
+        let changes = db::notify::sweep(&services.db, now - CHANGES_KEPT, batch).await?;
         total.refresh_tokens += refresh_tokens;
         total.sessions += sessions;
         total.throttles += throttles;
         total.links += links;
         total.refused_mail += refused_mail;
         total.events += events;
+        total.changes += changes;
         let most = [
             refresh_tokens,
             sessions,
@@ -57,6 +61,7 @@ pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
             links,
             refused_mail,
             events,
+            changes,
         ]
         .into_iter()
         .max()
@@ -85,6 +90,7 @@ pub fn spawn(services: Services) -> tokio::task::JoinHandle<()> {
                     links = swept.links,
                     refused_mail = swept.refused_mail,
                     events = swept.events,
+                    changes = swept.changes,
                     "swept expired rows"
                 ),
                 Ok(_) => {}

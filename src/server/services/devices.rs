@@ -94,10 +94,7 @@ pub async fn sign_out(services: &Services, user_id: i64, id: &str) -> Result<boo
     if !db::sessions::revoke_of(&services.db, user_id, &session.id, now).await? {
         return Ok(false);
     }
-    services
-        .cache
-        .publish(&services.db, Change::Session(session.id))
-        .await;
+    services.cache.apply(&Change::Session(session.id));
     activity::record(services, user_id, activity::Event::SessionEnded, None).await?;
     tracing::info!(target: "security", user_id, "a device was signed out");
     Ok(true)
@@ -115,10 +112,7 @@ pub async fn sign_out_others(
     let mut tx = services.db.begin().await?;
     let ended = db::sessions::revoke_others(&mut tx, user_id, keep, now()).await?;
     tx.commit().await?;
-    services
-        .cache
-        .publish(&services.db, Change::User(user_id))
-        .await;
+    services.cache.apply(&Change::User(user_id));
     if ended > 0 {
         activity::record(services, user_id, activity::Event::SessionEnded, None).await?;
     }

@@ -211,10 +211,7 @@ pub async fn confirm(services: &Services, key: &str) -> Result<Confirmed, AppErr
     };
     tx.commit().await?;
     let (Confirmed::Verified { user_id, .. } | Confirmed::Changed { user_id, .. }) = &confirmed;
-    services
-        .cache
-        .publish(&services.db, Change::User(*user_id))
-        .await;
+    services.cache.apply(&Change::User(*user_id));
     if let Confirmed::Changed { user_id, .. } = &confirmed {
         activity::record(services, *user_id, activity::Event::EmailChanged, None).await?;
     }

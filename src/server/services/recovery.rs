@@ -7,10 +7,9 @@ use std::net::IpAddr;
 use secrecy::SecretString;
 
 use super::{
-    Services, activity,
+    Services, accounts, activity,
     email::{EXPIRED, admit_mail_request, dead_link, issue_link},
     outbox::Outbox,
-    session_cache::Change,
     throttles,
 };
 use crate::{
@@ -18,7 +17,7 @@ use crate::{
     error::{AppError, FieldErrors},
     server::{
         auth::links,
-        db::{self, tokens::Purpose, users::User},
+        db::{self, Tx, tokens::Purpose, users::User},
         mail::templates,
         now,
     },
@@ -41,23 +40,7 @@ pub async fn request(services: &Services, email: &str, client: IpAddr) -> Result
     }
     let mut tx = services.db.begin().await?;
     match user {
-        Some(user) if user.is_active => {
-            let (token, ttl) = issue_link(
-                &mut tx,
-                user.id,
-                Purpose::ResetPassword,
-                &user.email,
-                config.accounts.reset_ttl,
-            )
-            .await?;
-            let link = config.link(&format!(
-                "/reset-password?uid={}&token={token}",
-                links::encode_uid(user.id),
-            ));
-            let mail = templates::reset_password(&config.site, link, ttl);
-            Outbox::queue(&mut tx, Some(user.id), &user.email, &mail).await?;
-            tracing::info!(target: "security", user_id = user.id, "password reset requested");
-        }
+        Some(user) if user.is_active => queue_reset(services, &mut tx, &user).await?,
         // A deactivated account cannot be taken back by mail; it gets no link.
         Some(user) => {
             tracing::info!(target: "security", user_id = user.id, "password reset refused: inactive");
@@ -69,6 +52,35 @@ pub async fn request(services: &Services, email: &str, client: IpAddr) -> Result
     }
     tx.commit().await?;
     services.outbox.wake();
+    Ok(())
+}
+
+/// Queues a reset link for an active account in `tx` (asked for by its owner, or sent by
+/// staff).
+///
+/// # Errors
+/// [`AppError::Internal`] on storage failure.
+pub(super) async fn queue_reset(
+    services: &Services,
+    tx: &mut Tx,
+    user: &User,
+) -> Result<(), AppError> {
+    let config = &services.config;
+    let (token, ttl) = issue_link(
+        tx,
+        user.id,
+        Purpose::ResetPassword,
+        &user.email,
+        config.accounts.reset_ttl,
+    )
+    .await?;
+    let link = config.link(&format!(
+        "/reset-password?uid={}&token={token}",
+        links::encode_uid(user.id),
+    ));
+    let mail = templates::reset_password(&config.site, link, ttl);
+    Outbox::queue(tx, Some(user.id), &user.email, &mail).await?;
+    tracing::info!(target: "security", user_id = user.id, "password reset link queued");
     Ok(())
 }
 
@@ -143,22 +155,9 @@ pub async fn reset(
         // Used by a concurrent request between the check and here.
         return Err(dead_link("token", EXPIRED));
     }
-    db::users::set_password_hash(&mut tx, user.id, &hash).await?;
-    let ended = db::sessions::revoke_all(&mut tx, user.id, now).await?;
-    Outbox::queue(
-        &mut tx,
-        Some(user.id),
-        &user.email,
-        &templates::password_changed(&services.config.site),
-    )
-    .await?;
+    let ended = accounts::store_password(services, &mut tx, &user, &hash, None).await?;
     tx.commit().await?;
-    services.outbox.wake();
-    services
-        .cache
-        .publish(&services.db, Change::User(user.id))
-        .await;
-    activity::record(services, user.id, activity::Event::PasswordReset, None).await?;
+    accounts::password_stored(services, &user, activity::Event::PasswordReset).await?;
     tracing::info!(target: "security", user_id = user.id, sessions_ended = ended, "password reset");
     Ok(user)
 }

@@ -1,13 +1,16 @@
 //! Which sessions are live, without a database read per request: each instance keeps the
 //! sessions it has seen (with their user) in memory, and every change that ends a session or
-//! alters a user removes the affected entries at once, here and, through PostgreSQL's
-//! LISTEN/NOTIFY, on every other instance.
+//! alters a user removes the affected entries: at once on the instance that made it, and on
+//! every instance (this one included) when the database announces it ([`db::notify`]: its
+//! own triggers, so changes made by the CLI or by SQL typed by hand count too).
 //!
-//! Worst case, a revoked access token still passes: on the instance that revoked it, never; on
-//! another instance, for the NOTIFY's delivery time (milliseconds). An instance whose listening
-//! connection dropped clears its whole cache when it reconnects, and no entry is trusted for
-//! longer than [`MAX_AGE`] in any case (that bound also covers a process that crashed between
-//! its database write and its notification).
+//! Worst case, a revoked access token still passes: on the instance that revoked it, never;
+//! on another instance, for the announcement's delivery time, milliseconds on PostgreSQL
+//! (NOTIFY) and at most [`db::notify::POLL_INTERVAL`] plus a read on SQLite (its change log).
+//! An instance that may have missed announcements (its listening connection dropped, or it
+//! did not read the log for minutes) clears its whole cache, and no entry is trusted for
+//! longer than [`MAX_AGE`] in any case (that also covers a row deleted by hand, which
+//! announces nothing).
 
 use std::{
     collections::HashMap,
@@ -27,7 +30,7 @@ pub const MAX_AGE: Duration = Duration::from_secs(60);
 /// Entries kept at most; past it the cache starts over (a burst of new sessions costs one
 /// read each, never unbounded memory).
 const CAPACITY: usize = 100_000;
-/// The PostgreSQL channel instances tell each other about changes on.
+/// The PostgreSQL channel the database announces changes on (named in the migrations).
 const CHANNEL: &str = "latchkey_sessions";
 
 /// Something that makes cached sessions stale.
@@ -37,19 +40,12 @@ pub enum Change {
     Session(String),
     /// A user changed: deactivated, edited, logged out everywhere, password changed.
     User(i64),
-    /// Anything may have changed (the listener lost its connection).
+    /// Anything may have changed (announcements may have been lost).
     All,
 }
 
 impl Change {
-    fn encode(&self) -> String {
-        match self {
-            Self::Session(sid) => format!("s:{sid}"),
-            Self::User(id) => format!("u:{id}"),
-            Self::All => "*".to_string(),
-        }
-    }
-
+    /// A payload as the database's triggers write it.
     fn decode(payload: &str) -> Self {
         match payload.split_once(':') {
             Some(("s", sid)) => Self::Session(sid.to_string()),
@@ -76,8 +72,6 @@ struct Inner {
     generation: AtomicU64,
     misses: AtomicU64,
     changes: broadcast::Sender<Change>,
-    /// Whether changes are announced to other instances (PostgreSQL).
-    shared: bool,
 }
 
 /// A point in the change history, taken before a database read.
@@ -85,28 +79,31 @@ struct Inner {
 pub struct Generation(u64);
 
 impl SessionCache {
-    fn new(shared: bool) -> Self {
+    fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
                 entries: RwLock::new(HashMap::new()),
                 generation: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
                 changes: broadcast::channel(1024).0,
-                shared,
             }),
         }
     }
 
-    /// A cache for this database: on PostgreSQL it listens for other instances' changes
-    /// before returning, so nothing announced after this call is missed.
+    /// A cache that hears of no change but those applied to it: for a process that makes
+    /// changes and serves nobody (the command line).
+    pub fn unshared() -> Self {
+        Self::new()
+    }
+
+    /// A cache for this database, listening for its announcements before returning, so
+    /// nothing announced after this call is missed.
     ///
     /// # Errors
     /// The error connecting the listener.
     pub async fn start(db: &Db) -> Result<Self, db::DbError> {
-        let Some(mut listener) = db::notify::listen(db, CHANNEL).await? else {
-            return Ok(Self::new(false));
-        };
-        let cache = Self::new(true);
+        let mut listener = db::notify::listen(db, CHANNEL).await?;
+        let cache = Self::new();
         let weak = Arc::downgrade(&cache.inner);
         tokio::spawn(async move {
             let mut failing = false;
@@ -121,8 +118,7 @@ impl SessionCache {
                         failing = false;
                         cache.apply(&Change::decode(&payload));
                     }
-                    // The connection dropped (the next call reconnects): whatever was
-                    // announced meanwhile is lost, so forget everything.
+                    // Whatever was announced meanwhile may be lost: forget everything.
                     Ok(None) => cache.apply(&Change::All),
                     Err(error) => {
                         // Once per outage, not once per retry.
@@ -180,17 +176,9 @@ impl SessionCache {
         );
     }
 
-    /// Records a change made here: applied at once, then announced to the other instances.
-    pub async fn publish(&self, db: &Db, change: Change) {
-        self.apply(&change);
-        if self.inner.shared
-            && let Err(error) = db::notify::send(db, CHANNEL, &change.encode()).await
-        {
-            tracing::error!(%error, "could not announce a session change; other instances will drop it within a minute");
-        }
-    }
-
-    fn apply(&self, change: &Change) {
+    /// Applies a change: one made here, at once (the database's announcement of it follows),
+    /// or one announced.
+    pub fn apply(&self, change: &Change) {
         if let Ok(mut entries) = self.inner.entries.write() {
             self.inner.generation.fetch_add(1, Ordering::SeqCst);
             match change {
@@ -229,22 +217,28 @@ mod tests {
             last_name: String::new(),
             is_active: true,
             email_verified: false,
+            is_staff: false,
+            is_superuser: false,
             date_joined: 0,
             last_login: None,
         }
     }
 
     #[test]
-    fn changes_round_trip_through_their_payload() {
-        for change in [Change::Session("abc".into()), Change::User(7), Change::All] {
-            assert_eq!(Change::decode(&change.encode()), change);
-        }
-        assert_eq!(Change::decode("u:nonsense"), Change::All);
+    fn payloads_read_as_the_triggers_write_them() {
+        assert_eq!(Change::decode("s:abc"), Change::Session("abc".into()));
+        assert_eq!(Change::decode("u:7"), Change::User(7));
+        assert_eq!(Change::decode("*"), Change::All);
+        assert_eq!(
+            Change::decode("u:nonsense"),
+            Change::All,
+            "unreadable: forget everything"
+        );
     }
 
     #[test]
     fn a_read_that_raced_a_change_is_not_cached() {
-        let cache = SessionCache::new(false);
+        let cache = SessionCache::new();
         let before = cache.generation();
         cache.apply(&Change::Session("s1".into()));
         cache.put(before, "s1", user(1));
@@ -256,7 +250,7 @@ mod tests {
 
     #[test]
     fn a_user_change_drops_every_session_of_that_user_only() {
-        let cache = SessionCache::new(false);
+        let cache = SessionCache::new();
         cache.put(cache.generation(), "a", user(1));
         cache.put(cache.generation(), "b", user(1));
         cache.put(cache.generation(), "c", user(2));

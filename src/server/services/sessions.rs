@@ -17,7 +17,7 @@ use crate::{
     server::{
         auth::{
             passwords::Verdict,
-            tokens::{Claims, Signed, TokenError, TokenType, random_id},
+            tokens::{AccessFacts, Claims, Signed, TokenError, TokenType, random_id},
         },
         config::EmailVerification,
         db::{self, users::User},
@@ -124,7 +124,7 @@ pub async fn start(services: &Services, user: &User, client: &Client) -> Result<
     let now = now();
     let user_id = user.id;
     let session_id = random_id();
-    let access = sign_access(services, user, &session_id, now)?;
+    let access = sign_access(services, user, &session_id, now).await?;
     let refresh = sign(services, TokenType::Refresh, user_id, &session_id, now)?;
     db::sessions::create(
         &services.db,
@@ -194,7 +194,7 @@ pub async fn refresh(
     let user = live_user(services, user_id, &session_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let access = sign_access(services, &user, &session_id, now)?;
+    let access = sign_access(services, &user, &session_id, now).await?;
     tracing::debug!(user_id, "session refreshed");
     Ok((user, Issued { access, refresh }))
 }
@@ -256,10 +256,7 @@ async fn rotate(
                 "refresh token reused after its grace window; session revoked"
             );
             db::sessions::revoke(db, &seen.session_id, now).await?;
-            services
-                .cache
-                .publish(db, Change::Session(seen.session_id))
-                .await;
+            services.cache.apply(&Change::Session(seen.session_id));
             activity::record(services, seen.user_id, Event::RefreshTokenReused, None).await?;
             Rotation::Refused
         }
@@ -360,8 +357,7 @@ pub async fn logout(services: &Services, session_id: &str) -> Result<(), AppErro
     db::sessions::revoke(&services.db, session_id, now()).await?;
     services
         .cache
-        .publish(&services.db, Change::Session(session_id.to_string()))
-        .await;
+        .apply(&Change::Session(session_id.to_string()));
     tracing::info!("logged out");
     Ok(())
 }
@@ -374,10 +370,7 @@ pub async fn logout_everywhere(services: &Services, user_id: i64) -> Result<u64,
     let mut tx = services.db.begin().await?;
     let ended = db::sessions::revoke_all(&mut tx, user_id, now()).await?;
     tx.commit().await?;
-    services
-        .cache
-        .publish(&services.db, Change::User(user_id))
-        .await;
+    services.cache.apply(&Change::User(user_id));
     activity::record(services, user_id, Event::SessionEnded, None).await?;
     tracing::info!(target: "security", user_id, sessions_ended = ended, "logged out everywhere");
     Ok(ended)
@@ -407,15 +400,31 @@ fn signing_failed(e: TokenError) -> AppError {
     AppError::Internal
 }
 
-fn sign_access(
+/// Signs an access token, with the claims `TOKEN_CLAIMS` asks for read from the database now
+/// (so the next token after a change of groups or permissions carries the change).
+async fn sign_access(
     services: &Services,
     user: &User,
     session_id: &str,
     now: i64,
 ) -> Result<Signed, AppError> {
+    let wanted = services.tokens.settings().claims;
+    let mut facts = AccessFacts {
+        email_verified: user.email_verified,
+        is_staff: wanted.is_staff.then_some(user.is_staff),
+        ..AccessFacts::default()
+    };
+    if wanted.groups {
+        let groups = db::permissions::groups_of(&services.db, user.id).await?;
+        facts.groups = Some(groups.into_iter().map(|(_, name)| name).collect());
+    }
+    if wanted.permissions {
+        let grants = db::permissions::grants_of(&services.db, user.id, user.is_superuser).await?;
+        facts.permissions = Some(grants.codenames());
+    }
     services
         .tokens
-        .sign_access(user.id, session_id, user.email_verified, now)
+        .sign_access(user.id, session_id, facts, now)
         .map_err(signing_failed)
 }
 

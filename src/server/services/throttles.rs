@@ -151,6 +151,25 @@ impl LoginBuckets {
     }
 }
 
+/// Forgets an account's failed log-ins and back-off (staff unlocking it): under either name a
+/// person may log in with.
+///
+/// # Errors
+/// [`AppError::Internal`] on storage failure.
+pub async fn unlock(
+    services: &Services,
+    user: &crate::server::db::users::User,
+) -> Result<(), AppError> {
+    for key in [
+        crate::domain::fold(&user.username),
+        crate::domain::fold(&user.email),
+    ] {
+        let buckets = LoginBuckets::new(&key, std::net::Ipv4Addr::UNSPECIFIED.into());
+        buckets.succeeded(services).await?;
+    }
+    Ok(())
+}
+
 /// Seconds to block after `failures`, once past `free`: 15, 30, 60, ... up to [`MAX_BACKOFF`].
 fn backoff(failures: i64, free: i64) -> Option<i64> {
     let over = failures - free;

@@ -338,9 +338,17 @@ on_both_backends!(
 
 async fn deleting_the_account_removes_every_row_and_mails_a_last_notice(backend: Backend) {
     let (app, sink) = super::helpers::spawn_with_mail(backend, &[]).await;
+    let mut delivery = app.state.services.outbox.delivery();
     app.signed_up("ada").await;
     app.signed_up("grace").await;
-    let _ = sink.first_to("ada@example.com").await;
+    // Both verification mails delivered (and so gone from the queue) before rows are counted.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        delivery.wait_for(|d| d.sent >= 2),
+    )
+    .await
+    .expect("both verification mails delivered in time")
+    .expect("sender alive");
     assert_eq!(app.login("ada", PASSWORD).await.status(), StatusCode::OK);
     let (access, refresh) = super::helpers::logged_in(&app, "ada").await;
     // Rows of every kind that belong to ada: sessions and refresh tokens, a mailed link, a

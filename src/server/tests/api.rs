@@ -549,6 +549,19 @@ async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
         ("/api/auth/registration/resend-email", "post"),
         ("/api/auth/token/verify", "post"),
         ("/api/auth/token/refresh", "post"),
+        ("/api/admin/users", "get"),
+        ("/api/admin/users", "post"),
+        ("/api/admin/users/{id}", "get"),
+        ("/api/admin/users/{id}", "patch"),
+        ("/api/admin/users/{id}", "delete"),
+        ("/api/admin/users/{id}/sessions", "get"),
+        ("/api/admin/users/{id}/sessions", "delete"),
+        ("/api/admin/groups", "get"),
+        ("/api/admin/groups", "post"),
+        ("/api/admin/groups/{id}", "get"),
+        ("/api/admin/groups/{id}", "patch"),
+        ("/api/admin/groups/{id}", "delete"),
+        ("/api/admin/audit", "get"),
     ]
     .iter()
     .map(|(p, m)| ((*p).to_string(), (*m).to_string()))

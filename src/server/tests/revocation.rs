@@ -272,6 +272,53 @@ async fn two_instances_on_postgres_share_sessions_and_revocations() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// What an operator changes by hand in the database is refused by every instance within a
+/// second: the database itself announces it (see `db::notify`).
+async fn every_instance_refuses_within_a_second_what_an_operator_changed_by_hand(backend: Backend) {
+    let first = spawn_app(backend).await;
+    let second = spawn_peer(&first).await;
+    let (ada, _) = registered(&first, "ada").await;
+    let (bob, _) = registered(&first, "bob").await;
+    let (cyd, _) = registered(&first, "cyd").await;
+    for access in [&ada, &bob, &cyd] {
+        for app in [&first, &second] {
+            assert_eq!(me(app, access).await, StatusCode::OK, "cached on both");
+        }
+    }
+    let url = first.state.settings.database.expose().to_string();
+    for (sql, access) in [
+        (
+            "UPDATE users SET is_active = FALSE WHERE username = 'ada'",
+            &ada,
+        ),
+        ("DELETE FROM users WHERE username = 'bob'", &bob),
+        (
+            "UPDATE sessions SET revoked_at = created_at \
+             WHERE user_id = (SELECT id FROM users WHERE username = 'cyd')",
+            &cyd,
+        ),
+    ] {
+        let mut heard_first = first.state.services.cache.subscribe();
+        let mut heard_second = second.state.services.cache.subscribe();
+        let changed = std::time::Instant::now();
+        testing::by_hand(&url, sql).await;
+        for changes in [&mut heard_first, &mut heard_second] {
+            tokio::time::timeout(Duration::from_secs(1), changes.recv())
+                .await
+                .unwrap_or_else(|_| panic!("{sql}: not heard within a second"))
+                .expect("change");
+        }
+        eprintln!("{sql}: heard by both instances in {:?}", changed.elapsed());
+        for app in [&first, &second] {
+            assert_eq!(me(app, access).await, StatusCode::UNAUTHORIZED, "{sql}");
+        }
+    }
+    assert_eq!(
+        me(&second, &registered(&first, "dee").await.0).await,
+        StatusCode::OK
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_revocations_on_postgres() {
     two_instances_on_postgres_share_sessions_and_revocations().await;
@@ -284,4 +331,5 @@ on_both_backends!(
     deactivation_ends_every_session_and_log_in,
     a_password_change_ends_the_other_sessions_access_tokens_at_once,
     dead_rows_are_swept_in_small_batches,
+    every_instance_refuses_within_a_second_what_an_operator_changed_by_hand,
 );
