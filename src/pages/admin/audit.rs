@@ -34,7 +34,7 @@ fn Audit() -> impl IntoView {
                 match entries.await {
                     Ok(page) => view! {
                         <p>{format!("{} action(s) recorded", page.count)}</p>
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0" role="region" aria-label="Audit log entries">
                             <table class="admin-table">
                                 <thead>
                                     <tr>

@@ -126,7 +126,7 @@ fn Users() -> impl IntoView {
                         let next = page.next.map(|c| with(&pairs, &[("cursor", &c)]));
                         view! {
                             <p data-testid="count">{format!("{} account(s)", page.count)}</p>
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0" role="region" aria-label="Accounts">
                                 <table class="admin-table">
                                     <thead>
                                         <tr>
