@@ -151,12 +151,18 @@ pub async fn admin_account(id: i64) -> Result<UserPage, AppError> {
         } else {
             Vec::new()
         };
+        let mut can = staff::abilities(&actor);
+        // A superuser's account is a superuser's to change (the services refuse anyone else).
+        if user.is_superuser && !can.superuser {
+            can.change_users = false;
+            can.delete_users = false;
+        }
         Ok(UserPage {
             user: admin::details(services, &actor, &user).await?,
             all_groups,
             sessions: admin::sessions(services, &actor, &user).await?,
             activity: activity::list(services, user.id).await?,
-            can: staff::abilities(&actor),
+            can,
         })
     })
     .await

@@ -2,8 +2,8 @@
 //! line: each action checked against what the actor holds, and recorded in the audit log in
 //! the transaction that does it (so there is never one without the other).
 //!
-//! Nobody hands out what they do not hold: only a superuser grants staff or superuser status,
-//! and a permission (to a person, to a group, or by putting a person in a group) can only be
+//! Nobody hands out what they do not hold: only a superuser grants staff or superuser status
+//! or changes a superuser's account, and a permission (to a person, to a group, or by putting a person in a group) can only be
 //! given by someone who has it.
 
 use std::{collections::BTreeSet, net::IpAddr};
@@ -101,6 +101,17 @@ impl Actor {
         } else {
             Err(AppError::PermissionDenied)
         }
+    }
+
+    /// # Errors
+    /// [`AppError::PermissionDenied`] without `accounts.change_user`, or for a superuser's
+    /// account unless the actor is a superuser too.
+    fn may_change(&self, user: &User) -> Result<(), AppError> {
+        self.require(perm::CHANGE_USER)?;
+        if user.is_superuser && !self.grants.superuser {
+            return Err(AppError::PermissionDenied);
+        }
+        Ok(())
     }
 
     fn is(&self, user: &User) -> bool {
@@ -295,7 +306,7 @@ pub async fn change_user(
     user: &User,
     changes: &Changes,
 ) -> Result<User, AppError> {
-    actor.require(perm::CHANGE_USER)?;
+    actor.may_change(user)?;
     let superuser_only = [
         changes.is_staff.filter(|s| *s != user.is_staff),
         changes.is_superuser.filter(|s| *s != user.is_superuser),
@@ -426,7 +437,7 @@ pub async fn set_password(
     password: &str,
     check: PasswordCheck,
 ) -> Result<u64, AppError> {
-    actor.require(perm::CHANGE_USER)?;
+    actor.may_change(user)?;
     let password = accounts::parse_password(password, &user.personal_words(), check, "password")?;
     let hash = services.passwords.hash(password).await?;
     let mut tx = services.db.begin().await?;
@@ -491,7 +502,7 @@ pub async fn end_session(
     user: &User,
     id: &str,
 ) -> Result<bool, AppError> {
-    actor.require(perm::CHANGE_USER)?;
+    actor.may_change(user)?;
     let ended = devices::sign_out(services, user.id, id).await?;
     if ended {
         let mut tx = services.db.begin().await?;
@@ -514,7 +525,7 @@ pub async fn end_sessions(
     actor: &Actor,
     user: &User,
 ) -> Result<u64, AppError> {
-    actor.require(perm::CHANGE_USER)?;
+    actor.may_change(user)?;
     let mut tx = services.db.begin().await?;
     let ended = db::sessions::revoke_all(&mut tx, user.id, now()).await?;
     actor
@@ -534,7 +545,7 @@ pub async fn end_sessions(
 /// [`AppError::PermissionDenied`] without `accounts.change_user`; [`AppError::Internal`] on
 /// storage failure.
 pub async fn unlock(services: &Services, actor: &Actor, user: &User) -> Result<(), AppError> {
-    actor.require(perm::CHANGE_USER)?;
+    actor.may_change(user)?;
     let mut tx = services.db.begin().await?;
     actor.record(&mut tx, "user.unlock", &target(user)).await?;
     tx.commit().await?;
@@ -548,7 +559,7 @@ pub async fn unlock(services: &Services, actor: &Actor, user: &User) -> Result<(
 /// [`AppError::PermissionDenied`] without `accounts.change_user`; [`AppError::Internal`] on
 /// storage failure.
 pub async fn send_reset(services: &Services, actor: &Actor, user: &User) -> Result<(), AppError> {
-    actor.require(perm::CHANGE_USER)?;
+    actor.may_change(user)?;
     if !user.is_active {
         return Err(refused(
             "user",

@@ -287,6 +287,20 @@ async fn nobody_hands_out_a_permission_they_lack(backend: Backend) {
         body["name"],
         json!(["A group with that name already exists."])
     );
+    let root_id = testing::user(&app.state.services.db, "root").await.id;
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/admin/users/{root_id}"),
+        &changer,
+        Some(json!({ "first_name": "Mallory" })),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a superuser's account is a superuser's to change"
+    );
     let (status, body) = call(
         &app,
         Method::PATCH,
