@@ -356,9 +356,12 @@ async fn user(services: &Services, command: UserCommand) -> Result<(), Failure> 
         UserCommand::Show { name } => {
             let user = admin::user_named(services, &actor, &name).await?;
             let details = admin::details(services, &actor, &user).await?;
-            let groups = db::permissions::groups_of(&services.db, user.id)
-                .await
-                .map_err(AppError::from)?;
+            let groups: Vec<String> = admin::groups(services, &actor)
+                .await?
+                .into_iter()
+                .filter(|g| details.groups.contains(&g.id))
+                .map(|g| g.name)
+                .collect();
             say(format!("id: {}", user.id));
             say(format!("username: {}", user.username));
             say(format!(
@@ -381,10 +384,7 @@ async fn user(services: &Services, command: UserCommand) -> Result<(), Failure> 
                 user.last_login
                     .map_or_else(|| "never".to_string(), crate::domain::format_timestamp)
             ));
-            say(format!(
-                "groups: {}",
-                list_or_none(groups.into_iter().map(|(_, name)| name))
-            ));
+            say(format!("groups: {}", list_or_none(groups.into_iter())));
             say(format!(
                 "permissions: {}",
                 list_or_none(details.user_permissions.into_iter())

@@ -1,7 +1,5 @@
 //! Groups, and the permissions given to groups and to people directly.
 
-use std::collections::BTreeSet;
-
 use super::{Db, DbError, Tx, in_tx, on_db};
 use crate::domain::permissions::Grants;
 
@@ -143,19 +141,6 @@ pub async fn groups(db: &Db) -> Result<Vec<Group>, DbError> {
 /// The database error.
 pub async fn group(db: &Db, id: i64) -> Result<Option<Group>, DbError> {
     Ok(groups(db).await?.into_iter().find(|g| g.id == id))
-}
-
-/// The codenames the groups `ids` give together.
-///
-/// # Errors
-/// The database error.
-pub async fn given_by(db: &Db, ids: &[i64]) -> Result<BTreeSet<String>, DbError> {
-    Ok(groups(db)
-        .await?
-        .into_iter()
-        .filter(|g| ids.contains(&g.id))
-        .flat_map(|g| g.permissions)
-        .collect())
 }
 
 /// Creates a group; returns its id.

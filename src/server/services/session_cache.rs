@@ -79,7 +79,9 @@ struct Inner {
 pub struct Generation(u64);
 
 impl SessionCache {
-    fn new() -> Self {
+    /// A cache that hears of no change but those applied to it: for a process that makes
+    /// changes and serves nobody (the command line).
+    pub fn unshared() -> Self {
         Self {
             inner: Arc::new(Inner {
                 entries: RwLock::new(HashMap::new()),
@@ -90,12 +92,6 @@ impl SessionCache {
         }
     }
 
-    /// A cache that hears of no change but those applied to it: for a process that makes
-    /// changes and serves nobody (the command line).
-    pub fn unshared() -> Self {
-        Self::new()
-    }
-
     /// A cache for this database, listening for its announcements before returning, so
     /// nothing announced after this call is missed.
     ///
@@ -103,7 +99,7 @@ impl SessionCache {
     /// The error connecting the listener.
     pub async fn start(db: &Db) -> Result<Self, db::DbError> {
         let mut listener = db::notify::listen(db, CHANNEL).await?;
-        let cache = Self::new();
+        let cache = Self::unshared();
         let weak = Arc::downgrade(&cache.inner);
         tokio::spawn(async move {
             let mut failing = false;
@@ -238,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_a_change_is_not_cached() {
-        let cache = SessionCache::new();
+        let cache = SessionCache::unshared();
         let before = cache.generation();
         cache.apply(&Change::Session("s1".into()));
         cache.put(before, "s1", user(1));
@@ -250,7 +246,7 @@ mod tests {
 
     #[test]
     fn a_user_change_drops_every_session_of_that_user_only() {
-        let cache = SessionCache::new();
+        let cache = SessionCache::unshared();
         cache.put(cache.generation(), "a", user(1));
         cache.put(cache.generation(), "b", user(1));
         cache.put(cache.generation(), "c", user(2));
