@@ -7,7 +7,14 @@ cd "$(dirname "$0")/../fuzz"
 seconds="${FUZZ_SECONDS:-20}"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-for target in tokens headers; do
+targets=(tokens headers)
+# Built first, so code that no longer compiles reads as that, not as a crash.
+if ! cargo fuzz build --sanitizer none --dev >"$log" 2>&1; then
+  tail -n 60 "$log" >&2
+  echo "the fuzz targets do not build (fuzz/fuzz_targets/); fix them with the code they call" >&2
+  exit 1
+fi
+for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"
   echo "==> fuzzing $target for ${seconds}s"
   status=0

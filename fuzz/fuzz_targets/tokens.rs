@@ -9,7 +9,7 @@ use latchkey::server::{
         keys::KeySet,
         tokens::{TokenType, Tokens},
     },
-    config::TokenSettings,
+    config::{TokenClaims, TokenSettings},
 };
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
@@ -30,6 +30,7 @@ fn verifier() -> &'static (Tokens, String) {
                 issuer: None,
                 audience: None,
                 user_id_claim: "user_id".into(),
+                claims: TokenClaims::default(),
             },
         );
         let sample = tokens

@@ -144,13 +144,21 @@ impl MailSink {
         self.store.lock().expect("sink store").clone()
     }
 
-    /// Waits until `count` mails have arrived in all.
+    /// Waits until `count` mails have arrived in all: as long as mail keeps arriving (a busy
+    /// machine sends a batch slowly), failing once none came for `PATIENCE`.
     pub async fn wait_for_count(&self, count: usize) -> Vec<Mail> {
         let mut arrived = self.arrived.clone();
-        tokio::time::timeout(PATIENCE, arrived.wait_for(|n| *n >= count))
-            .await
-            .unwrap_or_else(|_| panic!("{count} mails did not arrive; got {:?}", self.all()))
-            .expect("sink open");
+        while *arrived.borrow_and_update() < count {
+            tokio::time::timeout(PATIENCE, arrived.changed())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "{count} mails did not arrive (none for {PATIENCE:?}); got {:?}",
+                        self.all()
+                    )
+                })
+                .expect("sink open");
+        }
         self.all()
     }
 
