@@ -9,7 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use latchkey::server::auth::{
     cookies::CookiePolicy,
     keys::KeySet,
-    tokens::{TokenType, Tokens},
+    tokens::{Proof, TokenType, Tokens},
 };
 use latchkey::server::config::TokenSettings;
 use secrecy::{ExposeSecret, SecretString};
@@ -38,10 +38,24 @@ fn now() -> i64 {
 fn token_benches(c: &mut Criterion) {
     let tokens = tokens();
     c.bench_function("sign access token (HS256)", |b| {
-        b.iter(|| tokens.sign(TokenType::Access, black_box(42), "session-id", now()));
+        b.iter(|| {
+            tokens.sign(
+                TokenType::Access,
+                black_box(42),
+                "session-id",
+                &Proof::password(now()),
+                now(),
+            )
+        });
     });
     let signed = tokens
-        .sign(TokenType::Access, 42, "session-id", now())
+        .sign(
+            TokenType::Access,
+            42,
+            "session-id",
+            &Proof::password(now()),
+            now(),
+        )
         .expect("sign");
     let token = signed.token.expose_secret().to_string();
     c.bench_function("verify access token (HS256)", |b| {
@@ -51,7 +65,13 @@ fn token_benches(c: &mut Criterion) {
 
 fn cookie_benches(c: &mut Criterion) {
     let token = tokens()
-        .sign(TokenType::Access, 42, "session-id", now())
+        .sign(
+            TokenType::Access,
+            42,
+            "session-id",
+            &Proof::password(now()),
+            now(),
+        )
         .expect("sign");
     let mut headers = HeaderMap::new();
     let cookie = format!(

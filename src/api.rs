@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod devices;
+pub mod factors;
 pub mod profile;
 
 #[cfg(feature = "ssr")]
@@ -21,7 +22,7 @@ mod support {
     use crate::{
         error::AppError,
         server::{
-            auth::cookies::header_value,
+            auth::cookies::{Carried, header_value},
             http::{
                 AuthUser, Identity, MaybeAuthUser, RequestAuth, client::ClientAddr,
                 identity::issued_cookies,
@@ -154,6 +155,16 @@ mod support {
     /// The refresh cookie the browser sent, if any.
     pub fn refresh_cookie(state: &AppState) -> Result<Option<String>, AppError> {
         Ok(state.cookies.read(&parts()?.headers).1)
+    }
+
+    /// A short-lived cookie the browser sent, if any.
+    pub fn carried_cookie(state: &AppState, what: Carried) -> Result<Option<String>, AppError> {
+        Ok(state.cookies.read_carried(&parts()?.headers, what))
+    }
+
+    /// Whether this call is a plain form post (no JavaScript), answered with a redirect.
+    pub fn from_plain_form() -> Result<bool, AppError> {
+        Ok(plain_form(&parts()?))
     }
 
     pub fn set_cookies<'a>(

@@ -11,8 +11,8 @@ use leptos_router::{
 use crate::{
     components::{Nav, SessionProvider},
     pages::{
-        Activity, AdminAudit, AdminGroups, AdminUser, AdminUsers, ForgotPassword, Home, Login,
-        NotFound, Profile, ResetPassword, Sessions, SignUp, VerifyEmail,
+        Activity, AdminAudit, AdminGroups, AdminUser, AdminUsers, CodeStep, ForgotPassword, Home,
+        Login, NotFound, Profile, ResetPassword, Sessions, SignUp, VerifyEmail,
     },
 };
 
@@ -64,6 +64,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") ssr=SsrMode::Async view=Home/>
                         <Route path=path!("/signup") ssr=SsrMode::Async view=SignUp/>
                         <Route path=path!("/login") ssr=SsrMode::Async view=Login/>
+                        <Route path=path!("/login/code") ssr=SsrMode::Async view=CodeStep/>
                         <Route path=path!("/profile") ssr=SsrMode::Async view=Profile/>
                         <Route path=path!("/sessions") ssr=SsrMode::Async view=Sessions/>
                         <Route path=path!("/activity") ssr=SsrMode::Async view=Activity/>

@@ -2,12 +2,14 @@
 
 pub mod admin;
 mod email;
+mod factors;
 mod password;
 pub mod permissions;
 mod user;
 mod username;
 
 pub use email::{Email, MAX_EMAIL_CHARS};
+pub use factors::{Enrolment, FactorOverview, FactorStatus};
 pub use password::{
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, MIN_STRENGTH, Password, Strength, check_typed,
 };

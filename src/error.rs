@@ -108,6 +108,11 @@ pub enum AppError {
     /// 403: signed in, but without the permission this needs.
     #[error("You do not have permission to perform this action.")]
     PermissionDenied,
+    /// 403: staff whose session did not prove a second factor, with `REQUIRE_MFA_FOR_STAFF`.
+    #[error(
+        "The admin site needs two-factor authentication: set up an authenticator app on your profile, then log in again with its code."
+    )]
+    SecondFactorRequired,
     /// 404: no such thing (or nothing this person may know exists).
     #[error("Not found.")]
     NotFound,
@@ -131,9 +136,10 @@ impl AppError {
         match self {
             Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::EmailNotVerified | Self::PermissionDenied => {
-                StatusCode::FORBIDDEN
-            }
+            Self::Forbidden
+            | Self::EmailNotVerified
+            | Self::PermissionDenied
+            | Self::SecondFactorRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -7,7 +7,7 @@ use std::{sync::OnceLock, time::Duration};
 use latchkey::server::{
     auth::{
         keys::KeySet,
-        tokens::{TokenType, Tokens},
+        tokens::{Proof, TokenType, Tokens},
     },
     config::{TokenClaims, TokenSettings},
 };
@@ -34,7 +34,7 @@ fn verifier() -> &'static (Tokens, String) {
             },
         );
         let sample = tokens
-            .sign(TokenType::Access, 1, "session", 0)
+            .sign(TokenType::Access, 1, "session", &Proof::password(0), 0)
             .expect("sign");
         let kid = jsonwebtoken::decode_header(secrecy::ExposeSecret::expose_secret(&sample.token))
             .expect("header")

@@ -50,7 +50,7 @@ mod staff {
             .await?
             .ok_or(AppError::NotFound)?;
         let address = crate::api::support::client()?;
-        Actor::staff(&state.services, &identity.user, address)
+        Actor::staff(&state.services, &identity.user, &identity.proof, address)
             .await?
             .ok_or(AppError::NotFound)
     }
@@ -303,6 +303,15 @@ pub async fn admin_end_sessions(id: i64) -> Result<(), AppError> {
 pub async fn admin_send_reset(id: i64) -> Result<(), AppError> {
     on_user(id, None, |state, actor, user| async move {
         crate::server::services::admin::send_reset(&state.services, &actor, &user).await
+    })
+    .await
+}
+
+/// Removes every second factor of account `id` (its owner lost them).
+#[server(prefix = "/fn", endpoint = "admin_remove_factors")]
+pub async fn admin_remove_factors(id: i64) -> Result<(), AppError> {
+    on_user(id, None, |state, actor, user| async move {
+        crate::server::services::admin::remove_factors(&state.services, &actor, &user).await
     })
     .await
 }

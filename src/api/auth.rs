@@ -10,6 +10,7 @@ use crate::{domain::CurrentUser, error::AppError};
 pub async fn sign_up(email: String, username: String, password: String) -> Result<(), AppError> {
     use super::support::{client, client_info, serve, set_issued};
     use crate::server::{
+        auth::tokens::Proof,
         config::EmailVerification,
         services::{accounts, sessions},
     };
@@ -25,7 +26,13 @@ pub async fn sign_up(email: String, username: String, password: String) -> Resul
             leptos_axum::redirect("/login?reason=verify");
             return Ok(());
         }
-        let issued = sessions::start(&state.services, &user, &client_info()?).await?;
+        let issued = sessions::start(
+            &state.services,
+            &user,
+            &Proof::password(crate::server::now()),
+            &client_info()?,
+        )
+        .await?;
         set_issued(&state, &issued);
         leptos_axum::redirect("/profile");
         Ok(())
@@ -34,14 +41,62 @@ pub async fn sign_up(email: String, username: String, password: String) -> Resul
 }
 
 /// Signs in with email or username, then goes to `next` (same-site paths only) or /profile.
+/// For an account with a second factor, goes to the code step instead, the log-in held in a
+/// short-lived HttpOnly cookie.
 #[server(prefix = "/fn", endpoint = "login")]
 pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use super::support::{client_info, serve, set_issued};
-    use crate::{domain::safe_next_path, server::services::sessions};
+    use super::support::{client_info, serve, set_cookies, set_issued};
+    use crate::{
+        domain::{encode_query_value, safe_next_path},
+        server::{
+            auth::cookies::Carried,
+            services::sessions::{self, LogIn},
+        },
+    };
 
     serve(|state| async move {
+        let next = safe_next_path(next.as_deref());
+        match sessions::login(&state.services, &login, &password, &client_info()?).await? {
+            LogIn::Done(_, issued) => {
+                set_issued(&state, &issued);
+                leptos_axum::redirect(&next);
+            }
+            LogIn::SecondStep(challenge) => {
+                set_cookies(&[state.cookies.carry(
+                    Carried::Challenge,
+                    challenge.token,
+                    challenge.expires_in,
+                )]);
+                leptos_axum::redirect(&format!("/login/code?next={}", encode_query_value(&next)));
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The code step of a log-in: a code from the authenticator app, or a recovery code.
+#[server(prefix = "/fn", endpoint = "login_code")]
+pub async fn login_code(code: String, next: Option<String>) -> Result<(), AppError> {
+    use super::support::{carried_cookie, client_info, serve, set_cookies, set_issued};
+    use crate::{
+        domain::safe_next_path,
+        error::{FieldError, FieldErrors},
+        server::{auth::cookies::Carried, services::sessions},
+    };
+
+    serve(|state| async move {
+        let Some(token) = carried_cookie(&state, Carried::Challenge)? else {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "mfa_token",
+                FieldError::new("This log-in has expired: enter your password again."),
+            );
+            return Err(AppError::Validation(errors));
+        };
         let (_, issued) =
-            sessions::login(&state.services, &login, &password, &client_info()?).await?;
+            sessions::finish_login(&state.services, &token, &code, &client_info()?).await?;
+        set_cookies(&[state.cookies.drop_carried(Carried::Challenge)]);
         set_issued(&state, &issued);
         leptos_axum::redirect(&safe_next_path(next.as_deref()));
         Ok(())

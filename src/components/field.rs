@@ -46,6 +46,9 @@ pub fn Field(
     #[prop(into, optional)] value: MaybeProp<String>,
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(optional)] hint: Option<&'static str>,
+    /// Tells its `id` apart from a same-named field of another form on the page.
+    #[prop(optional)]
+    scope: Option<&'static str>,
     /// Called with the value on every keystroke (the password strength meter).
     #[prop(optional, into)]
     on_input: Option<Callback<String>>,
@@ -53,7 +56,10 @@ pub fn Field(
     #[prop(optional)]
     children: Option<Children>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = match scope {
+        Some(scope) => format!("field-{scope}-{name}"),
+        None => format!("field-{name}"),
+    };
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
     let described_by = if hint.is_some() {

@@ -7,6 +7,7 @@ use leptos_router::{
     hooks::use_query_map,
 };
 
+use super::two_factor::TwoFactor;
 use crate::{
     api::{
         account::{ChangeEmail, ResendVerification},
@@ -114,6 +115,7 @@ fn ProfileForms(user: UserView) -> impl IntoView {
         {(!user.email_verified).then(|| view! { <VerifyForm/> })}
         <EmailForm username=user.username.clone()/>
         <PasswordForm username=user.username.clone()/>
+        <TwoFactor username=user.username.clone()/>
         <SessionsForm/>
         <DeleteForm username=user.username.clone()/>
     }
@@ -133,7 +135,7 @@ fn DeleteForm(username: String) -> impl IntoView {
                 <FormAlert value=value/>
                 <p>"This deletes your account and everything stored with it, at once and for good. A last mail confirms it."</p>
                 <HiddenUsername form="delete" value=username/>
-                <Field label="Password to confirm" name="password" input_type="password"
+                <Field label="Password to confirm" name="password" input_type="password" scope="delete"
                     autocomplete="current-password" error=field_message(value, "password")/>
                 <button type="submit" class="danger" disabled=pending aria-busy=move || pending.get().to_string()>
                     {move || if pending.get() { "Deleting…" } else { "Delete my account" }}

@@ -4,5 +4,7 @@
 pub mod cookies;
 pub mod keys;
 pub mod links;
+pub mod otp;
 pub mod passwords;
+pub mod sealed;
 pub mod tokens;

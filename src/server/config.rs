@@ -34,6 +34,17 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub mail: MailSettings,
     pub accounts: AccountSettings,
+    pub factors: FactorSettings,
+}
+
+/// Second factors: the key their secrets are sealed with, and who must have one.
+#[derive(Debug, Clone)]
+pub struct FactorSettings {
+    /// `ENCRYPTION_KEY`; `None`: use (or create) the key file under the data directory.
+    pub encryption_key: Option<SecretString>,
+    /// `REQUIRE_MFA_FOR_STAFF`: staff without a second factor are sent to enrol before the
+    /// admin site or API answers them.
+    pub require_for_staff: bool,
 }
 
 /// Where the site is served and who may talk to it.
@@ -290,6 +301,12 @@ impl Settings {
             },
             mail: mail(&get, &site)?,
             accounts: accounts(&get)?,
+            factors: FactorSettings {
+                encryption_key: get("ENCRYPTION_KEY")
+                    .map(|v| secret("ENCRYPTION_KEY", v))
+                    .transpose()?,
+                require_for_staff: flag(&get, "REQUIRE_MFA_FOR_STAFF", false)?,
+            },
             site,
         })
     }
@@ -336,11 +353,7 @@ fn site(get: &impl Fn(&str) -> Option<String>) -> Result<SiteSettings, ConfigErr
                 None => false,
             }
     });
-    let cookie_secure = match get("COOKIE_SECURE") {
-        Some(v) => parse_bool(&v)
-            .ok_or_else(|| bad("COOKIE_SECURE", format!("{v:?} is not true or false")))?,
-        None => !plain_http_loopback,
-    };
+    let cookie_secure = flag(get, "COOKIE_SECURE", !plain_http_loopback)?;
     let allowed_origins = match get("ALLOWED_ORIGINS") {
         Some(_) => list(get, "ALLOWED_ORIGINS")
             .iter()
@@ -470,7 +483,7 @@ fn secret(var: &'static str, value: String) -> Result<SecretString, ConfigError>
         return Err(bad(
             var,
             format!(
-                "each secret must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave JWT_SECRET unset to have one generated"
+                "each secret must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave it unset to have one generated, or run `latchkey keys generate`"
             ),
         ));
     }
@@ -627,11 +640,19 @@ fn whole(
         })
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
+/// A true/false setting (`1`/`0`, `yes`/`no`, `on`/`off` too), `default` when unset.
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    let Some(v) = get(var) else {
+        return Ok(default);
+    };
     match v.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" => Some(false),
-        _ => None,
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(bad(var, format!("{v:?} is not true or false"))),
     }
 }
 
@@ -735,6 +756,8 @@ mod tests {
             ("EMAIL_VERIFICATION_TTL", "0"),
             ("PASSWORD_RESET_TTL", "1 hour"),
             ("REAUTH_MAX_AGE", "-5"),
+            ("ENCRYPTION_KEY", "short"),
+            ("REQUIRE_MFA_FOR_STAFF", "sometimes"),
         ];
         for (var, value) in cases {
             let err = settings(&[(var, value)]).expect_err(&format!("{var}={value} was accepted"));

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod events;
+pub mod factors;
 pub mod notify;
 pub mod outbox;
 pub mod permissions;

@@ -5,6 +5,7 @@
 mod admin;
 mod dj_rest_auth;
 mod errors;
+mod factors;
 mod handlers;
 
 use axum::{
@@ -45,6 +46,12 @@ fn both(router: Router<AppState>, path: &str, method: MethodRouter<AppState>) ->
         handlers::my_sessions,
         handlers::sign_out_session,
         handlers::my_activity,
+        factors::finish_login,
+        factors::status,
+        factors::start_totp,
+        factors::confirm_totp,
+        factors::remove_totp,
+        factors::regenerate_recovery_codes,
         dj_rest_auth::login,
         dj_rest_auth::logout,
         dj_rest_auth::user,
@@ -63,6 +70,7 @@ fn both(router: Router<AppState>, path: &str, method: MethodRouter<AppState>) ->
         admin::delete_user,
         admin::user_sessions,
         admin::end_user_sessions,
+        admin::remove_user_factors,
         admin::list_groups,
         admin::create_group,
         admin::show_group,
@@ -121,6 +129,7 @@ pub fn router() -> Router<AppState> {
         ("/token/refresh", post(handlers::refresh)),
         ("/token/verify", post(handlers::verify)),
         ("/token/blacklist", post(handlers::blacklist)),
+        ("/token/mfa", post(factors::finish_login)),
         (
             "/me",
             get(handlers::me)
@@ -133,6 +142,16 @@ pub fn router() -> Router<AppState> {
         ("/me/sessions", get(handlers::my_sessions)),
         ("/me/sessions/{id}", delete(handlers::sign_out_session)),
         ("/me/activity", get(handlers::my_activity)),
+        ("/me/mfa", get(factors::status)),
+        (
+            "/me/mfa/totp",
+            post(factors::start_totp).delete(factors::remove_totp),
+        ),
+        ("/me/mfa/totp/confirm", post(factors::confirm_totp)),
+        (
+            "/me/mfa/recovery-codes",
+            post(factors::regenerate_recovery_codes),
+        ),
         // dj-rest-auth's paths (with USE_JWT), for its clients.
         ("/auth/login", post(dj_rest_auth::login)),
         ("/auth/logout", post(dj_rest_auth::logout)),
@@ -174,6 +193,7 @@ pub fn router() -> Router<AppState> {
             "/admin/users/{id}/sessions",
             get(admin::user_sessions).delete(admin::end_user_sessions),
         ),
+        ("/admin/users/{id}/mfa", delete(admin::remove_user_factors)),
         (
             "/admin/groups",
             get(admin::list_groups).post(admin::create_group),
@@ -242,6 +262,8 @@ mod tests {
             ("Obtain", "password"),
             ("PasswordChange", "current_password"),
             ("Deactivate", "password"),
+            ("Password", "password"),
+            ("RemoveTotp", "password"),
             ("Login", "password"),
             ("AuthPasswordChange", "old_password"),
         ]) {

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod cleanup;
 pub mod devices;
 pub mod email;
+pub mod factors;
 pub mod outbox;
 pub mod recovery;
 pub mod session_cache;
@@ -16,7 +17,7 @@ pub mod throttles;
 use std::sync::Arc;
 
 use super::{
-    auth::{passwords::Passwords, tokens::Tokens},
+    auth::{passwords::Passwords, sealed::Sealer, tokens::Tokens},
     config::AccountSettings,
     db::Db,
     mail::templates::Site,
@@ -34,6 +35,8 @@ pub struct Services {
     pub passwords: Passwords,
     pub cache: SessionCache,
     pub outbox: Outbox,
+    /// Seals authenticator-app keys at rest (`ENCRYPTION_KEY`).
+    pub sealer: Arc<Sealer>,
     pub config: Arc<ServiceConfig>,
 }
 
@@ -43,6 +46,8 @@ pub struct Services {
 pub struct ServiceConfig {
     pub site: Site,
     pub accounts: AccountSettings,
+    /// `REQUIRE_MFA_FOR_STAFF`.
+    pub require_mfa_for_staff: bool,
 }
 
 impl ServiceConfig {

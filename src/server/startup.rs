@@ -25,6 +25,7 @@ use super::{
         cookies::CookiePolicy,
         keys::{KeyError, KeySet},
         passwords::Passwords,
+        sealed::Sealer,
         tokens::Tokens,
     },
     config::Settings,
@@ -81,6 +82,10 @@ pub async fn services(
     announcements: Announcements,
 ) -> Result<Services, StartupError> {
     let keys = KeySet::load(&settings.keys, &settings.site.data_dir)?;
+    let sealer = Sealer::load(
+        settings.factors.encryption_key.as_ref(),
+        &settings.site.data_dir,
+    )?;
     let db = db::connect(&settings.database).await?;
     let cache = match announcements {
         Announcements::Listen => SessionCache::start(&db)
@@ -97,12 +102,14 @@ pub async fn services(
         passwords,
         cache,
         outbox: Outbox::default(),
+        sealer: Arc::new(sealer),
         config: Arc::new(ServiceConfig {
             site: Site {
                 name: settings.site.name.clone(),
                 url: settings.site.url.clone(),
             },
             accounts: settings.accounts.clone(),
+            require_mfa_for_staff: settings.factors.require_for_staff,
         }),
     })
 }

@@ -11,6 +11,7 @@ mod assets;
 mod devices;
 mod dj_rest_auth;
 mod email;
+mod factors;
 mod outbox;
 mod passwords;
 mod recovery;

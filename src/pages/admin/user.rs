@@ -7,8 +7,9 @@ use leptos_router::{components::A, hooks::use_params_map};
 use super::{AdminNav, Failed, StaffOnly};
 use crate::{
     api::admin::{
-        AdminDeleteUser, AdminEndSession, AdminEndSessions, AdminSendReset, AdminSetActive,
-        AdminSetGroup, AdminSetPermission, AdminSetStatus, AdminUnlock, UserPage, admin_account,
+        AdminDeleteUser, AdminEndSession, AdminEndSessions, AdminRemoveFactors, AdminSendReset,
+        AdminSetActive, AdminSetGroup, AdminSetPermission, AdminSetStatus, AdminUnlock, UserPage,
+        admin_account,
     },
     components::FormAlert,
     domain::{format_timestamp, permissions},
@@ -25,6 +26,7 @@ struct Actions {
     sessions: ServerAction<AdminEndSessions>,
     reset: ServerAction<AdminSendReset>,
     unlock: ServerAction<AdminUnlock>,
+    factors: ServerAction<AdminRemoveFactors>,
     delete: ServerAction<AdminDeleteUser>,
 }
 
@@ -39,6 +41,7 @@ impl Actions {
             sessions: ServerAction::new(),
             reset: ServerAction::new(),
             unlock: ServerAction::new(),
+            factors: ServerAction::new(),
             delete: ServerAction::new(),
         }
     }
@@ -52,6 +55,7 @@ impl Actions {
             + self.sessions.version().get()
             + self.reset.version().get()
             + self.unlock.version().get()
+            + self.factors.version().get()
     }
 }
 
@@ -85,6 +89,7 @@ fn OneUser() -> impl IntoView {
         <FormAlert value=Signal::from(actions.sessions.value())/>
         <FormAlert value=Signal::from(actions.reset.value())/>
         <FormAlert value=Signal::from(actions.unlock.value())/>
+        <FormAlert value=Signal::from(actions.factors.value()) success="Second factors removed; the owner was mailed."/>
         <Transition fallback=|| view! { <p aria-busy="true">"Loading the account…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
@@ -164,6 +169,7 @@ fn Account(page: UserPage, actions: Actions) -> impl IntoView {
                         }}
                         {button_form!(actions.reset, "Send a password-reset mail", "secondary", [("id", id.clone())])}
                         {button_form!(actions.unlock, "Unlock log-in", "secondary", [("id", id.clone())])}
+                        {button_form!(actions.factors, "Remove second factors", "secondary", [("id", id.clone())])}
                     </div>
                 }
             })}

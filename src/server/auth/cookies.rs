@@ -6,6 +6,17 @@ use secrecy::ExposeSecret;
 
 use super::tokens::Signed;
 
+/// What a short-lived cookie carries from one request to the next (HttpOnly like the
+/// session cookies, for minutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carried {
+    /// A log-in between its password and code steps (the challenge token).
+    Challenge,
+    /// New recovery codes, sealed, until the page shows them (without JavaScript the form's
+    /// answer is a redirect, so they cannot travel in it).
+    RecoveryCodes,
+}
+
 /// Cookie names and attributes. With Secure on, the names carry the `__Host-` prefix, which
 /// makes the browser insist on Secure, Path=/ and no Domain: no subdomain can plant them.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +39,34 @@ impl CookiePolicy {
         } else {
             "latchkey_refresh"
         }
+    }
+
+    /// The name of a short-lived cookie.
+    pub fn carried_name(self, what: Carried) -> &'static str {
+        match (what, self.secure) {
+            (Carried::Challenge, true) => "__Host-latchkey_mfa",
+            (Carried::Challenge, false) => "latchkey_mfa",
+            (Carried::RecoveryCodes, true) => "__Host-latchkey_codes",
+            (Carried::RecoveryCodes, false) => "latchkey_codes",
+        }
+    }
+
+    /// A short-lived cookie carrying `value` for `max_age` seconds.
+    pub fn carry(self, what: Carried, value: String, max_age: i64) -> Cookie<'static> {
+        self.base(self.carried_name(what), value, max_age)
+    }
+
+    /// A short-lived cookie as sent by the browser.
+    pub fn read_carried(self, headers: &HeaderMap, what: Carried) -> Option<String> {
+        CookieJar::from_headers(headers)
+            .get(self.carried_name(what))
+            .map(|c| c.value().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A cookie that makes the browser drop a short-lived one.
+    pub fn drop_carried(self, what: Carried) -> Cookie<'static> {
+        self.base(self.carried_name(what), String::new(), 0)
     }
 
     /// `(access, refresh)` as sent by the browser.

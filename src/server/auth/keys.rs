@@ -118,7 +118,7 @@ impl KeySet {
             KeySettings::Hmac { secret, previous } => {
                 let current = match secret {
                     Some(secret) => secret.clone(),
-                    None => load_or_create_secret(&data_dir.join("jwt_secret"))?,
+                    None => load_or_create_secret(&data_dir.join("jwt_secret"), "JWT_SECRET")?,
                 };
                 Ok(Self::hmac(&current, previous))
             }
@@ -161,8 +161,8 @@ impl KeySet {
     }
 }
 
-/// Reads the generated secret, or creates it (0600) on first run.
-fn load_or_create_secret(path: &Path) -> Result<SecretString, KeyError> {
+/// Reads the secret generated for the unset variable `var`, or creates it (0600) on first run.
+pub(super) fn load_or_create_secret(path: &Path, var: &str) -> Result<SecretString, KeyError> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let fail = |message: String| KeyError {
         path: path.display().to_string(),
@@ -174,7 +174,7 @@ fn load_or_create_secret(path: &Path) -> Result<SecretString, KeyError> {
         }
         Ok(_) => {
             return Err(fail(format!(
-                "holds fewer than {MIN_SECRET_BYTES} bytes; delete it or set JWT_SECRET"
+                "holds fewer than {MIN_SECRET_BYTES} bytes; delete it or set {var}"
             )));
         }
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e.to_string())),
@@ -196,7 +196,7 @@ fn load_or_create_secret(path: &Path) -> Result<SecretString, KeyError> {
         .map_err(|e| fail(e.to_string()))?;
     tracing::warn!(
         path = %path.display(),
-        "JWT_SECRET is not set: generated a random secret and saved it (mode 0600); set JWT_SECRET to share one key between instances"
+        "{var} is not set: generated a random secret and saved it (mode 0600); set {var} to share one key between instances"
     );
     Ok(SecretString::from(secret))
 }
@@ -269,7 +269,7 @@ fn public_key(algorithm: Algorithm, pem: &str) -> Option<VerifyingKey> {
 mod tests {
     use super::KeySet;
     use crate::server::{
-        auth::tokens::{TokenError, TokenType, Tokens},
+        auth::tokens::{Proof, TokenError, TokenType, Tokens},
         config::TokenSettings,
         now,
     };
@@ -307,7 +307,7 @@ mod tests {
 
     fn access(tokens: &Tokens) -> String {
         tokens
-            .sign(TokenType::Access, 1, "sid", now())
+            .sign(TokenType::Access, 1, "sid", &Proof::password(now()), now())
             .expect("sign")
             .token
             .expose_secret()

@@ -1,5 +1,6 @@
-//! Tokens for links mailed to a person (verification, reset, email change): 256 random bits,
-//! URL-safe, of which the database keeps only a SHA-256.
+//! One-time tokens, for links mailed to a person (verification, reset, email change) and for
+//! the second step of a log-in: 256 random bits, URL-safe, of which the database keeps only a
+//! SHA-256.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};

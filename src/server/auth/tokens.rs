@@ -20,6 +20,47 @@ pub enum TokenType {
     Refresh,
 }
 
+/// How a person proved who they are: RFC 8176's `amr` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// A password.
+    Pwd,
+    /// A one-time code (an authenticator app or a recovery code).
+    Otp,
+    /// A hardware-bound key (a passkey kept in a security key or platform authenticator).
+    Hwk,
+    /// A software key (a synced passkey).
+    Swk,
+}
+
+/// How and when a session's person authenticated (`amr`, OpenID Connect's `auth_time`):
+/// fixed at log-in, carried by every token of the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proof {
+    pub amr: Vec<Method>,
+    pub auth_time: i64,
+}
+
+impl Proof {
+    /// A password alone, at `now`.
+    pub fn password(now: i64) -> Self {
+        Self {
+            amr: vec![Method::Pwd],
+            auth_time: now,
+        }
+    }
+
+    /// Whether more than one factor was proved (a passkey with user verification is two).
+    pub fn multi_factor(&self) -> bool {
+        self.amr.len() > 1
+            || self
+                .amr
+                .iter()
+                .any(|m| matches!(m, Method::Hwk | Method::Swk))
+    }
+}
+
 /// The claims of both token types. `user_id` and `token_type` follow Simple JWT's names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -41,6 +82,11 @@ pub struct Claims {
     pub groups: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
+    /// How the session was authenticated, and when (see [`Proof`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<Method>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 /// What an access token says of its user beyond who they are.
@@ -54,6 +100,19 @@ pub struct AccessFacts {
 }
 
 impl Claims {
+    /// How the session was authenticated. Tokens from before `amr` existed came from a
+    /// password log-in; their `auth_time` is unknown, so the token's own time stands in.
+    pub fn proof(&self) -> Proof {
+        Proof {
+            amr: if self.amr.is_empty() {
+                vec![Method::Pwd]
+            } else {
+                self.amr.clone()
+            },
+            auth_time: self.auth_time.unwrap_or(self.iat),
+        }
+    }
+
     /// What the refresh-token table stores instead of the token: a SHA-256 of its id.
     pub fn jti_hash(&self) -> String {
         hex::encode(Sha256::digest(self.jti.as_bytes()))
@@ -126,9 +185,10 @@ impl Tokens {
         token_type: TokenType,
         user_id: i64,
         sid: &str,
+        proof: &Proof,
         now: i64,
     ) -> Result<Signed, TokenError> {
-        self.sign_with_id(token_type, user_id, sid, random_id(), now)
+        self.sign_with_id(token_type, user_id, sid, random_id(), proof, now)
     }
 
     /// Signs an access token that also says whether the user's address is verified, and
@@ -141,9 +201,12 @@ impl Tokens {
         user_id: i64,
         sid: &str,
         facts: AccessFacts,
+        proof: &Proof,
         now: i64,
     ) -> Result<Signed, TokenError> {
         let mut claims = self.claims(TokenType::Access, user_id, sid, random_id(), now);
+        claims.amr.clone_from(&proof.amr);
+        claims.auth_time = Some(proof.auth_time);
         claims.email_verified = Some(facts.email_verified);
         claims.is_staff = facts.is_staff;
         claims.groups = facts.groups;
@@ -163,9 +226,13 @@ impl Tokens {
         user_id: i64,
         sid: &str,
         jti: String,
+        proof: &Proof,
         now: i64,
     ) -> Result<Signed, TokenError> {
-        self.encode(self.claims(token_type, user_id, sid, jti, now))
+        let mut claims = self.claims(token_type, user_id, sid, jti, now);
+        claims.amr.clone_from(&proof.amr);
+        claims.auth_time = Some(proof.auth_time);
+        self.encode(claims)
     }
 
     fn claims(
@@ -192,6 +259,8 @@ impl Tokens {
             is_staff: None,
             groups: None,
             permissions: None,
+            amr: Vec::new(),
+            auth_time: None,
         }
     }
 
@@ -306,7 +375,7 @@ pub fn random_id() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{TokenError, TokenType, Tokens};
+    use super::{Proof, TokenError, TokenType, Tokens};
     use crate::server::auth::keys::KeySet;
     use crate::server::config::TokenSettings;
     use crate::server::now;
@@ -334,7 +403,7 @@ mod tests {
     const KEY: &str = "0123456789abcdef0123456789abcdef";
 
     fn token(t: &Tokens, kind: TokenType, at: i64) -> String {
-        t.sign(kind, 7, "sid", at)
+        t.sign(kind, 7, "sid", &Proof::password(at), at)
             .expect("sign")
             .token
             .expose_secret()

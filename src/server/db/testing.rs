@@ -163,6 +163,16 @@ pub async fn age_authentications(db: &Db) {
 ///
 /// # Panics
 /// When the database fails.
+pub async fn expire_challenges(db: &Db) {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE mfa_challenges SET expires_at = $1")
+            .bind(Timestamp(0))
+            .execute(pool)
+            .await
+            .expect("expire challenges");
+    });
+}
+
 pub async fn expire_links(db: &Db) {
     on_pool!(db, pool => {
         sqlx::query("UPDATE one_time_tokens SET expires_at = $1")

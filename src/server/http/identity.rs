@@ -15,7 +15,10 @@ use crate::{
     domain::{CurrentUser, login_url, safe_next_path},
     error::AppError,
     server::{
-        auth::{cookies::header_value, tokens::Claims},
+        auth::{
+            cookies::header_value,
+            tokens::{Claims, Proof},
+        },
         db::users::User,
         now_ms,
         services::sessions::{self, Access, Issued},
@@ -34,6 +37,8 @@ pub struct Identity {
     pub user: User,
     pub session_id: String,
     pub access_expires_at: i64,
+    /// How the session was authenticated (the token's `amr` and `auth_time`).
+    pub proof: Proof,
 }
 
 impl Identity {
@@ -43,6 +48,7 @@ impl Identity {
             user,
             session_id: access.sid.clone(),
             access_expires_at: access.exp,
+            proof: access.proof(),
         }
     }
 

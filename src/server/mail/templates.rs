@@ -249,6 +249,49 @@ pub fn password_changed(site: &Site) -> Rendered {
     .render()
 }
 
+/// What happened to an account's second factors, for [`factor_changed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorChange {
+    /// The person turned their authenticator app on.
+    AppTurnedOn,
+    /// The person turned it off.
+    AppTurnedOff,
+    /// Staff removed every second factor (a lost phone).
+    RemovedByStaff,
+}
+
+/// Sent when the account's second factors change, by the person or by staff.
+pub fn factor_changed(site: &Site, change: FactorChange) -> Rendered {
+    let (subject, what) = match change {
+        FactorChange::AppTurnedOn => (
+            "Two-factor authentication turned on",
+            "An authenticator app was set up as a second factor: log-ins now ask for its code after the password.",
+        ),
+        FactorChange::AppTurnedOff => (
+            "Two-factor authentication turned off",
+            "The authenticator app was removed from your account: log-ins no longer ask for a code.",
+        ),
+        FactorChange::RemovedByStaff => (
+            "Your second factors were removed",
+            "At your request, staff removed the second factors of your account: log-ins no longer ask for a code. Set up a new authenticator app from your profile.",
+        ),
+    };
+    Letter {
+        site,
+        subject: format!("{}: {subject}", site.name),
+        paragraphs: vec![what.to_string()],
+        action: Some(Action {
+            label: "Review your account",
+            url: format!("{}/profile", site.url),
+        }),
+        footer:
+            "If this was not you, reset your password at once and review your account's activity."
+                .to_string(),
+        site_link: true,
+    }
+    .render()
+}
+
 /// The last mail to a deleted account's address.
 pub fn account_deleted(site: &Site) -> Rendered {
     Letter {

@@ -81,7 +81,7 @@ impl<P: Permission> FromRequestParts<AppState> for RequirePermission<P> {
     ) -> Result<Self, Self::Rejection> {
         let BearerUser(identity) = BearerUser::from_request_parts(parts, state).await?;
         let ClientAddr(address) = ClientAddr::from_request_parts(parts, state).await?;
-        let actor = Actor::staff(&state.services, &identity.user, address)
+        let actor = Actor::staff(&state.services, &identity.user, &identity.proof, address)
             .await?
             .ok_or(AppError::PermissionDenied)?;
         actor.require(P::CODENAME)?;
@@ -429,6 +429,24 @@ pub async fn end_user_sessions(
     let id = id_of(id)?;
     let user = target(&state, &actor, id).await?;
     admin::end_sessions(&state.services, &actor, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/admin/users/{id}/mfa", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's id")),
+    responses((status = 204, description = "Every second factor of the account removed (its owner lost them), recorded and mailed to the owner (needs accounts.change_user)"),
+              (status = 400, description = "The account has no second factor", body = BadRequest),
+              (status = 401, description = "Missing, invalid or expired token", body = Detail),
+              (status = 403, description = "Not staff, or without the permission", body = Detail),
+              (status = 404, description = "No such account", body = Detail)))]
+pub async fn remove_user_factors(
+    State(state): State<AppState>,
+    RequirePermission(actor, _): RequirePermission<ChangeUser>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id = id_of(id)?;
+    let user = target(&state, &actor, id).await?;
+    admin::remove_factors(&state.services, &actor, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,18 +7,21 @@ use utoipa::ToSchema;
 
 use super::{
     ApiError,
-    errors::{BadRequest, Detail},
-    handlers::{BearerUser, Body, Pair, UpdateMe, fields_or, required},
+    errors::{BadRequest, Detail, MfaRequired},
+    handlers::{BearerUser, Body, Pair, UpdateMe, fields_or, mfa_required, required},
 };
 use crate::{
     error::{AppError, FieldError, FieldErrors},
     server::{
+        auth::tokens::Proof,
         config::EmailVerification,
         db::users::User,
         http::client::{ClientAddr, RequestClient},
+        now,
         services::{
             accounts::{self, ProfileInput},
-            email, recovery, sessions,
+            email, recovery,
+            sessions::{self, LogIn},
         },
         state::AppState,
     },
@@ -106,6 +109,7 @@ pub struct Login {
 #[utoipa::path(post, path = "/api/auth/login", tag = "dj-rest-auth", request_body = Login,
     responses((status = 200, description = "A token pair and the user", body = JwtLogin),
               (status = 400, description = "Missing fields, wrong credentials, inactive or (with EMAIL_VERIFICATION=mandatory) unverified account: `non_field_errors`", body = BadRequest),
+              (status = 401, description = "A right password of an account with a second factor (`mfa_required`, with the `mfa_token` for `POST /api/token/mfa`)", body = MfaRequired),
               (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail),
               (status = 503, description = "Every password hasher busy; try again after Retry-After seconds", body = Detail)))]
 pub async fn login(
@@ -127,10 +131,11 @@ pub async fn login(
     };
     fields_or(errors)?;
     match sessions::login(&state.services, &login, &password, &client).await {
-        Ok((user, issued)) => Ok(Json(JwtLogin {
-            pair: issued.into(),
-            user: UserDetails::from(&user),
+        Ok(LogIn::Done(user, issued)) => Ok(Json(JwtLogin {
+            pair: (*issued).into(),
+            user: UserDetails::from(&*user),
         })),
+        Ok(LogIn::SecondStep(challenge)) => Err(mfa_required(challenge)),
         Err(AppError::InvalidCredentials | AppError::Validation(_)) => {
             Err(non_field(BAD_CREDENTIALS))
         }
@@ -403,7 +408,7 @@ pub async fn registration(
             })),
         ));
     }
-    let issued = sessions::start(&state.services, &user, &client).await?;
+    let issued = sessions::start(&state.services, &user, &Proof::password(now()), &client).await?;
     Ok((
         StatusCode::CREATED,
         Json(Registered::SignedIn(JwtLogin {

@@ -28,6 +28,12 @@ pub enum ApiError {
     NotFound,
     /// 405 for a path that exists with other methods (axum adds `Allow`).
     MethodNotAllowed(axum::http::Method),
+    /// 401 for a right password of an account with a second factor: the code step finishes
+    /// the log-in with this `mfa_token`.
+    MfaRequired {
+        mfa_token: String,
+        expires_in: i64,
+    },
     /// 429 with `Retry-After`, in DRF's throttling words.
     Throttled(u64),
     /// Anything else, answered as [`AppError`] answers everywhere: its status, `Retry-After`
@@ -79,6 +85,18 @@ pub struct Detail {
     code: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     messages: Vec<TokenMessage>,
+}
+
+/// 401 `{"detail", "code": "mfa_required", "mfa_token", "expires_in"}`: the password was right;
+/// send a code with the token to `POST /api/token/mfa`.
+#[derive(Serialize, ToSchema)]
+pub struct MfaRequired {
+    detail: &'static str,
+    code: &'static str,
+    /// Single use, for the code step only (never a Bearer token).
+    mfa_token: String,
+    /// Seconds the token works.
+    expires_in: i64,
 }
 
 /// Why a token was not accepted: `code` is `token_expired` or `token_invalid`.
@@ -140,6 +158,23 @@ impl IntoResponse for ApiError {
                     }],
                 },
             ),
+            Self::MfaRequired {
+                mfa_token,
+                expires_in,
+            } => {
+                let body = MfaRequired {
+                    detail: "Enter a code from your authenticator app (or a recovery code) to finish logging in.",
+                    code: "mfa_required",
+                    mfa_token,
+                    expires_in,
+                };
+                let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"api\""),
+                );
+                return response;
+            }
             Self::NotFound => (StatusCode::NOT_FOUND, detail("Not found.", None)),
             Self::MethodNotAllowed(method) => (
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::{
     ApiError,
-    errors::{BadRequest, Detail},
+    errors::{BadRequest, Detail, MfaRequired},
 };
 use crate::{
     domain::{ActivityView, DeviceView, UserView, fold},
@@ -24,7 +24,8 @@ use crate::{
         services::{
             accounts::{self, ProfileInput},
             activity, devices,
-            sessions::{self, Access, Issued},
+            factors::Challenge,
+            sessions::{self, Access, Issued, LogIn},
         },
         state::AppState,
     },
@@ -44,6 +45,16 @@ pub(super) fn required(errors: &mut FieldErrors, field: &str, value: Option<Stri
         errors.add(field, FieldError::new(REQUIRED));
         String::new()
     })
+}
+
+/// The password of a sensitive change: the API always asks for it (the pages' recent-log-in
+/// window is theirs).
+pub(super) fn sudo_password(errors: &mut FieldErrors, password: Option<String>) -> String {
+    let password = required(errors, "password", password);
+    if password.is_empty() && errors.first("password").is_none() {
+        errors.add("password", FieldError::new("This field may not be blank."));
+    }
+    password
 }
 
 pub(super) fn fields_or(errors: FieldErrors) -> Result<(), ApiError> {
@@ -140,7 +151,7 @@ impl From<Issued> for Pair {
 #[utoipa::path(post, path = "/api/token", tag = "tokens", request_body = Obtain,
     responses((status = 200, description = "A token pair", body = Pair),
               (status = 400, description = "Missing fields", body = BadRequest),
-              (status = 401, description = "Wrong credentials or inactive account", body = Detail),
+              (status = 401, description = "Wrong credentials or inactive account (`no_active_account`), or a right password of an account with a second factor (`mfa_required`, with the `mfa_token` for `POST /api/token/mfa`)", body = MfaRequired),
               (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail),
               (status = 503, description = "Every password hasher busy; try again after Retry-After seconds", body = Detail)))]
 pub async fn obtain(
@@ -154,17 +165,26 @@ pub async fn obtain(
     let login = required(&mut errors, "username", login);
     let password = required(&mut errors, "password", body.password);
     fields_or(errors)?;
-    let (_, issued) = match sessions::login(&state.services, &login, &password, &client).await {
+    match sessions::login(&state.services, &login, &password, &client).await {
         // The service names the typed login `login`; this API calls it `username`.
         Err(AppError::Validation(mut fields)) => {
             if let Some(messages) = fields.errors.remove("login") {
                 fields.errors.insert("username".into(), messages);
             }
-            return Err(ApiError::Fields(fields.errors));
+            Err(ApiError::Fields(fields.errors))
         }
-        other => other?,
-    };
-    Ok(Json(issued.into()))
+        Err(other) => Err(other.into()),
+        Ok(LogIn::Done(_, issued)) => Ok(Json((*issued).into())),
+        Ok(LogIn::SecondStep(challenge)) => Err(mfa_required(challenge)),
+    }
+}
+
+/// The code step's 401, for a right password of an account with a second factor.
+pub(super) fn mfa_required(challenge: Challenge) -> ApiError {
+    ApiError::MfaRequired {
+        mfa_token: challenge.token,
+        expires_in: challenge.expires_in,
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -402,11 +422,7 @@ pub async fn deactivate(
 ) -> Result<StatusCode, ApiError> {
     let Json(body) = body?;
     let mut errors = FieldErrors::default();
-    let password = required(&mut errors, "password", body.password);
-    if errors.is_empty() && password.is_empty() {
-        // The API always asks for the password; the pages' recent-log-in window is theirs.
-        errors.add("password", FieldError::new("This field may not be blank."));
-    }
+    let password = sudo_password(&mut errors, body.password);
     fields_or(errors)?;
     accounts::deactivate(
         &state.services,

@@ -31,10 +31,16 @@ pub enum Event {
     SessionEnded,
     RefreshTokenReused,
     Deactivated,
+    AuthenticatorAdded,
+    AuthenticatorRemoved,
+    RecoveryCodesRenewed,
+    RecoveryCodeUsed,
+    CodeFailed,
+    FactorsRemovedByStaff,
 }
 
 impl Event {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 15] = [
         Self::LoggedIn,
         Self::LogInFailed,
         Self::PasswordChanged,
@@ -44,6 +50,12 @@ impl Event {
         Self::SessionEnded,
         Self::RefreshTokenReused,
         Self::Deactivated,
+        Self::AuthenticatorAdded,
+        Self::AuthenticatorRemoved,
+        Self::RecoveryCodesRenewed,
+        Self::RecoveryCodeUsed,
+        Self::CodeFailed,
+        Self::FactorsRemovedByStaff,
     ];
 
     fn kind(self) -> &'static str {
@@ -57,6 +69,12 @@ impl Event {
             Self::SessionEnded => "session_ended",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::Deactivated => "deactivated",
+            Self::AuthenticatorAdded => "authenticator_added",
+            Self::AuthenticatorRemoved => "authenticator_removed",
+            Self::RecoveryCodesRenewed => "recovery_codes_renewed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::CodeFailed => "code_failed",
+            Self::FactorsRemovedByStaff => "factors_removed_by_staff",
         }
     }
 
@@ -71,6 +89,12 @@ impl Event {
             Self::SessionEnded => "Signed out a session",
             Self::RefreshTokenReused => "A stolen session token was used; that session was ended",
             Self::Deactivated => "Account deactivated",
+            Self::AuthenticatorAdded => "Authenticator app turned on",
+            Self::AuthenticatorRemoved => "Authenticator app turned off",
+            Self::RecoveryCodesRenewed => "New recovery codes made (the old ones stopped working)",
+            Self::RecoveryCodeUsed => "Recovery code used",
+            Self::CodeFailed => "Wrong second-factor code",
+            Self::FactorsRemovedByStaff => "Second factors removed by staff",
         }
     }
 }

@@ -12,7 +12,7 @@ use super::{
     Services,
     accounts::{self, NewAccount, PasswordCheck, ProfileInput},
     activity::{self, Event},
-    devices, recovery,
+    devices, factors, recovery,
     session_cache::Change,
     throttles,
 };
@@ -25,6 +25,7 @@ use crate::{
     },
     error::{AppError, FieldError, FieldErrors},
     server::{
+        auth::tokens::Proof,
         db::{
             self, Tx,
             audit::NewEntry,
@@ -69,16 +70,22 @@ impl Actor {
 
     /// A signed-in staff member, with what they hold at this moment (read now, never cached:
     /// a permission taken away is gone on every instance at once). `None` for anyone else.
+    /// With `REQUIRE_MFA_FOR_STAFF`, the session must have proved a second factor.
     ///
     /// # Errors
-    /// [`AppError::Internal`] on storage failure.
+    /// [`AppError::SecondFactorRequired`] for staff whose session did not (with
+    /// `REQUIRE_MFA_FOR_STAFF`); [`AppError::Internal`] on storage failure.
     pub async fn staff(
         services: &Services,
         user: &User,
+        proof: &Proof,
         address: IpAddr,
     ) -> Result<Option<Self>, AppError> {
         if !(user.is_active && user.is_staff) {
             return Ok(None);
+        }
+        if services.config.require_mfa_for_staff && !proof.multi_factor() {
+            return Err(AppError::SecondFactorRequired);
         }
         let grants = db::permissions::grants_of(&services.db, user.id, user.is_superuser).await?;
         Ok(Some(Self {
@@ -550,6 +557,32 @@ pub async fn unlock(services: &Services, actor: &Actor, user: &User) -> Result<(
     actor.record(&mut tx, "user.unlock", &target(user)).await?;
     tx.commit().await?;
     throttles::unlock(services, user).await
+}
+
+/// Removes every second factor of the account (a person who lost their phone and their
+/// recovery codes): recorded in the audit log, mailed to the owner.
+///
+/// # Errors
+/// [`AppError::Validation`] when the account has none; [`AppError::PermissionDenied`] without
+/// `accounts.change_user`; [`AppError::Internal`] on storage failure.
+pub async fn remove_factors(
+    services: &Services,
+    actor: &Actor,
+    user: &User,
+) -> Result<(), AppError> {
+    actor.may_change(user)?;
+    let mut tx = services.db.begin().await?;
+    if !factors::remove_all(services, &mut tx, user).await? {
+        return Err(refused("user", "This account has no second factor."));
+    }
+    actor
+        .record(&mut tx, "user.remove_factors", &target(user))
+        .await?;
+    tx.commit().await?;
+    services.outbox.wake();
+    activity::record(services, user.id, Event::FactorsRemovedByStaff, None).await?;
+    tracing::info!(target: "security", user_id = user.id, "second factors removed by staff");
+    Ok(())
 }
 
 /// Mails the account a password-reset link.

@@ -1,5 +1,6 @@
 //! Housekeeping the app does by itself, so no cron job has to be remembered: dead refresh
-//! tokens, ended sessions, spent throttle counters, expired mailed links, security events
+//! tokens, ended sessions, spent throttle counters, expired mailed links and log-in
+//! challenges, security events
 //! older than 90 days, SQLite's change log after ten minutes, and mail the SMTP server refused
 //! for good (after a month, for the operator to look into) are deleted in small batches.
 
@@ -27,6 +28,7 @@ pub struct Swept {
     pub sessions: u64,
     pub throttles: u64,
     pub links: u64,
+    pub challenges: u64,
     pub refused_mail: u64,
     pub events: u64,
     pub changes: u64,
@@ -44,6 +46,7 @@ pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
         let throttles =
             db::throttles::sweep(&services.db, now - LONGEST_WINDOW, now, batch).await?;
         let links = db::tokens::sweep(&services.db, now, batch).await?;
+        let challenges = db::factors::sweep(&services.db, now, batch).await?;
         let refused_mail = db::outbox::sweep(&services.db, now - REFUSED_MAIL_KEPT, batch).await?;
         let events = db::events::sweep(&services.db, now - activity::KEPT_SECONDS, batch).await?;
         let changes = db::notify::sweep(&services.db, now - CHANGES_KEPT, batch).await?;
@@ -51,6 +54,7 @@ pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
         total.sessions += sessions;
         total.throttles += throttles;
         total.links += links;
+        total.challenges += challenges;
         total.refused_mail += refused_mail;
         total.events += events;
         total.changes += changes;
@@ -59,6 +63,7 @@ pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
             sessions,
             throttles,
             links,
+            challenges,
             refused_mail,
             events,
             changes,

@@ -8,6 +8,7 @@ use super::{
     Services,
     activity::{self, Event},
     devices::Client,
+    factors::{self, Challenge, Spent},
     session_cache::Change,
     throttles::{self, LoginBuckets},
 };
@@ -17,7 +18,9 @@ use crate::{
     server::{
         auth::{
             passwords::Verdict,
-            tokens::{AccessFacts, Claims, Signed, TokenError, TokenType, random_id},
+            tokens::{
+                AccessFacts, Claims, Method, Proof, Signed, TokenError, TokenType, random_id,
+            },
         },
         config::EmailVerification,
         db::{self, users::User},
@@ -34,6 +37,15 @@ pub struct Issued {
     pub refresh: Signed,
 }
 
+/// Where a right password leads.
+pub enum LogIn {
+    /// Signed in.
+    Done(Box<User>, Box<Issued>),
+    /// The account has a second factor: the log-in finishes with a code and this challenge
+    /// ([`finish_login`]). No session exists yet.
+    SecondStep(Challenge),
+}
+
 /// What an access token turned out to be.
 pub enum Access {
     Valid(Box<User>, Claims),
@@ -41,7 +53,8 @@ pub enum Access {
     Invalid,
 }
 
-/// Checks credentials and starts a session. Unknown user, wrong password and inactive account
+/// Checks credentials and starts a session, or, for an account with a second factor, opens
+/// the code step instead. Unknown user, wrong password and inactive account
 /// get the same answer, after the same work; failures are counted per account and per client
 /// address, and past a few of them both are throttled.
 ///
@@ -55,7 +68,7 @@ pub async fn login(
     login: &str,
     password: &str,
     client: &Client,
-) -> Result<(User, Issued), AppError> {
+) -> Result<LogIn, AppError> {
     let mut errors = FieldErrors::default();
     if login.contains('\0') || login.chars().count() > MAX_LOGIN_CHARS {
         errors.add(
@@ -103,7 +116,54 @@ pub async fn login(
             "password hash upgraded to the current parameters"
         );
     }
-    let issued = start(services, &user, client).await?;
+    if factors::required(services, user.id).await? {
+        tracing::info!(user_id = user.id, "password accepted; a code is next");
+        return Ok(LogIn::SecondStep(
+            factors::open_challenge(services, user.id).await?,
+        ));
+    }
+    let (user, issued) = signed_in(services, user, Proof::password(now()), client).await?;
+    Ok(LogIn::Done(Box::new(user), Box::new(issued)))
+}
+
+/// The code step of a log-in ([`LogIn::SecondStep`]): with a good code (from the app, or a
+/// recovery code) for a live challenge, the session starts, its tokens saying both factors.
+///
+/// # Errors
+/// [`AppError::Validation`] on `mfa_token` (expired, finished or unknown) or `code` (wrong
+/// or used); [`AppError::InvalidCredentials`] when the account was deactivated meanwhile;
+/// [`AppError::Throttled`] past the limits; [`AppError::Internal`] on storage failure.
+#[tracing::instrument(skip_all)]
+pub async fn finish_login(
+    services: &Services,
+    mfa_token: &str,
+    code: &str,
+    client: &Client,
+) -> Result<(User, Issued), AppError> {
+    let (user_id, spent) = factors::finish_challenge(services, mfa_token, code, client).await?;
+    let user = db::users::find(&services.db, user_id)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or(AppError::InvalidCredentials)?;
+    let proof = Proof {
+        amr: vec![Method::Pwd, Method::Otp],
+        auth_time: now(),
+    };
+    tracing::debug!(
+        recovery_code = spent == Spent::RecoveryCode,
+        "second step passed"
+    );
+    signed_in(services, user, proof, client).await
+}
+
+/// Starts the session of a finished log-in and records it.
+async fn signed_in(
+    services: &Services,
+    user: User,
+    proof: Proof,
+    client: &Client,
+) -> Result<(User, Issued), AppError> {
+    let issued = start(services, &user, &proof, client).await?;
     activity::record(services, user.id, Event::LoggedIn, Some(client)).await?;
     tracing::info!(user_id = user.id, "logged in");
     Ok((
@@ -116,16 +176,24 @@ pub async fn login(
 }
 
 /// Starts a new session for `user` with a fresh token pair (a log-in: sign-up and log-in
-/// both record it as the user's last login).
+/// both record it as the user's last login), authenticated as `proof` says.
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
-pub async fn start(services: &Services, user: &User, client: &Client) -> Result<Issued, AppError> {
+pub async fn start(
+    services: &Services,
+    user: &User,
+    proof: &Proof,
+    client: &Client,
+) -> Result<Issued, AppError> {
     let now = now();
     let user_id = user.id;
     let session_id = random_id();
-    let access = sign_access(services, user, &session_id, now).await?;
-    let refresh = sign(services, TokenType::Refresh, user_id, &session_id, now)?;
+    let access = sign_access(services, user, &session_id, proof, now).await?;
+    let refresh = services
+        .tokens
+        .sign(TokenType::Refresh, user_id, &session_id, proof, now)
+        .map_err(signing_failed)?;
     db::sessions::create(
         &services.db,
         &db::sessions::NewSession {
@@ -194,7 +262,7 @@ pub async fn refresh(
     let user = live_user(services, user_id, &session_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let access = sign_access(services, &user, &session_id, now).await?;
+    let access = sign_access(services, &user, &session_id, &claims.proof(), now).await?;
     tracing::debug!(user_id, "session refreshed");
     Ok((user, Issued { access, refresh }))
 }
@@ -390,6 +458,7 @@ fn sign_with_id(
             previous.user_id,
             &previous.sid,
             jti,
+            &previous.proof(),
             now,
         )
         .map_err(signing_failed)
@@ -406,6 +475,7 @@ async fn sign_access(
     services: &Services,
     user: &User,
     session_id: &str,
+    proof: &Proof,
     now: i64,
 ) -> Result<Signed, AppError> {
     let wanted = services.tokens.settings().claims;
@@ -424,19 +494,6 @@ async fn sign_access(
     }
     services
         .tokens
-        .sign_access(user.id, session_id, facts, now)
-        .map_err(signing_failed)
-}
-
-fn sign(
-    services: &Services,
-    kind: TokenType,
-    user_id: i64,
-    session_id: &str,
-    now: i64,
-) -> Result<Signed, AppError> {
-    services
-        .tokens
-        .sign(kind, user_id, session_id, now)
+        .sign_access(user.id, session_id, facts, proof, now)
         .map_err(signing_failed)
 }

@@ -110,6 +110,15 @@ impl LoginBuckets {
         }
     }
 
+    /// The buckets of second-step codes: per account (by id, the password having named it)
+    /// and per client address, under the same free attempts and back-off as passwords.
+    pub fn second_step(user_id: i64, client: IpAddr) -> Self {
+        Self {
+            account: format!("code:account:{user_id}"),
+            address: format!("code:address:{client}"),
+        }
+    }
+
     /// Refuses an attempt while either bucket is in back-off.
     ///
     /// # Errors
@@ -152,7 +161,7 @@ impl LoginBuckets {
 }
 
 /// Forgets an account's failed log-ins and back-off (staff unlocking it): under either name a
-/// person may log in with.
+/// person may log in with, and for second-step codes.
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
@@ -167,7 +176,9 @@ pub async fn unlock(
         let buckets = LoginBuckets::new(&key, std::net::Ipv4Addr::UNSPECIFIED.into());
         buckets.succeeded(services).await?;
     }
-    Ok(())
+    LoginBuckets::second_step(user.id, std::net::Ipv4Addr::UNSPECIFIED.into())
+        .succeeded(services)
+        .await
 }
 
 /// Seconds to block after `failures`, once past `free`: 15, 30, 60, ... up to [`MAX_BACKOFF`].

@@ -231,7 +231,13 @@ async fn me_needs_a_valid_bearer_token_and_says_why_not(backend: Backend) {
         .state
         .services
         .tokens
-        .sign(TokenType::Access, claims.user_id, &claims.sid, now() - 3600)
+        .sign(
+            TokenType::Access,
+            claims.user_id,
+            &claims.sid,
+            &claims.proof(),
+            now() - 3600,
+        )
         .expect("sign");
     let response = with_token(
         &app,
@@ -536,6 +542,12 @@ async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
         ("/api/me/sessions", "get"),
         ("/api/me/sessions/{id}", "delete"),
         ("/api/me/activity", "get"),
+        ("/api/token/mfa", "post"),
+        ("/api/me/mfa", "get"),
+        ("/api/me/mfa/totp", "post"),
+        ("/api/me/mfa/totp", "delete"),
+        ("/api/me/mfa/totp/confirm", "post"),
+        ("/api/me/mfa/recovery-codes", "post"),
         ("/api/auth/login", "post"),
         ("/api/auth/logout", "post"),
         ("/api/auth/user", "get"),
@@ -556,6 +568,7 @@ async fn the_openapi_document_describes_every_endpoint(backend: Backend) {
         ("/api/admin/users/{id}", "delete"),
         ("/api/admin/users/{id}/sessions", "get"),
         ("/api/admin/users/{id}/sessions", "delete"),
+        ("/api/admin/users/{id}/mfa", "delete"),
         ("/api/admin/groups", "get"),
         ("/api/admin/groups", "post"),
         ("/api/admin/groups/{id}", "get"),

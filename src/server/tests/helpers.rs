@@ -359,6 +359,7 @@ impl TestApp {
                 TokenType::Access,
                 claims.user_id,
                 &claims.sid,
+                &claims.proof(),
                 now() - ttl - 60,
             )
             .expect("sign");

@@ -19,7 +19,9 @@ use super::helpers::{
     registered, spawn_app_with, spawn_at, with_token,
 };
 use crate::server::{
+    auth::tokens::Proof,
     db::testing::{self, Table},
+    now,
     services::sessions,
 };
 
@@ -60,9 +62,14 @@ async fn a_hundred_concurrent_writers_lose_nothing(backend: Backend) {
     let ada = testing::user(&app.state.services.db, "ada").await;
     let mut refresh_tokens = Vec::new();
     for _ in 0..REFRESHES {
-        let issued = sessions::start(&app.state.services, &ada, &test_client())
-            .await
-            .expect("a session");
+        let issued = sessions::start(
+            &app.state.services,
+            &ada,
+            &Proof::password(now()),
+            &test_client(),
+        )
+        .await
+        .expect("a session");
         refresh_tokens.push(issued.refresh.token.expose_secret().to_string());
     }
 
@@ -170,9 +177,14 @@ async fn clients_hanging_up_mid_request_leave_no_transaction_open(backend: Backe
     let ada = testing::user(&app.state.services.db, "ada").await;
     let mut tokens = Vec::new();
     for _ in 0..ROUNDS * CLIENTS + 40 {
-        let issued = sessions::start(&app.state.services, &ada, &test_client())
-            .await
-            .expect("a session");
+        let issued = sessions::start(
+            &app.state.services,
+            &ada,
+            &Proof::password(now()),
+            &test_client(),
+        )
+        .await
+        .expect("a session");
         tokens.push(issued.refresh.token.expose_secret().to_string());
     }
     let checked = tokens.split_off(ROUNDS * CLIENTS);

@@ -1,0 +1,36 @@
+//! Second factors as pages and API clients see them.
+
+use serde::{Deserialize, Serialize};
+
+/// Which second factors an account has (`GET /api/me/mfa`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FactorStatus {
+    /// Whether an authenticator app is on.
+    pub totp: bool,
+    /// Unused recovery codes.
+    pub recovery_codes_left: i64,
+    /// Passkeys registered.
+    pub passkeys: i64,
+}
+
+/// An authenticator-app enrolment waiting for its first code: what the app needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    /// The key in base 32, for typing into an app.
+    pub secret: String,
+    /// The `otpauth://` URI the QR code holds.
+    pub otpauth_uri: String,
+    /// The QR code as an SVG document (server-made, no script).
+    pub qr_svg: String,
+}
+
+/// The second-factor part of the profile page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactorOverview {
+    pub status: FactorStatus,
+    /// An enrolment started and not yet confirmed.
+    pub pending: Option<Enrolment>,
+    /// Recovery codes just made, shown this once (after a form posted without JavaScript).
+    pub fresh_codes: Vec<String>,
+}
