@@ -483,7 +483,7 @@ fn secret(var: &'static str, value: String) -> Result<SecretString, ConfigError>
         return Err(bad(
             var,
             format!(
-                "each secret must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave it unset to have one generated, or run `latchkey keys generate`"
+                "each secret must be at least {MIN_SECRET_BYTES} bytes (256 bits); leave it unset to have one generated"
             ),
         ));
     }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::{
     ApiError,
-    errors::{BadRequest, Detail, MfaRequired},
+    errors::{BadRequest, Detail, LogInRefused},
     handlers::{BearerUser, Body, Pair, UpdateMe, fields_or, mfa_required, required},
 };
 use crate::{
@@ -109,7 +109,7 @@ pub struct Login {
 #[utoipa::path(post, path = "/api/auth/login", tag = "dj-rest-auth", request_body = Login,
     responses((status = 200, description = "A token pair and the user", body = JwtLogin),
               (status = 400, description = "Missing fields, wrong credentials, inactive or (with EMAIL_VERIFICATION=mandatory) unverified account: `non_field_errors`", body = BadRequest),
-              (status = 401, description = "A right password of an account with a second factor (`mfa_required`, with the `mfa_token` for `POST /api/token/mfa`)", body = MfaRequired),
+              (status = 401, description = "A right password of an account with a second factor (`mfa_required`, with the `mfa_token` for `POST /api/token/mfa`)", body = LogInRefused),
               (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail),
               (status = 503, description = "Every password hasher busy; try again after Retry-After seconds", body = Detail)))]
 pub async fn login(

@@ -87,16 +87,19 @@ pub struct Detail {
     messages: Vec<TokenMessage>,
 }
 
-/// 401 `{"detail", "code": "mfa_required", "mfa_token", "expires_in"}`: the password was right;
-/// send a code with the token to `POST /api/token/mfa`.
+/// 401 of a log-in: `{"detail", "code": "no_active_account"}` for failed credentials, or
+/// `{"detail", "code": "mfa_required", "mfa_token", "expires_in"}` for a right password of an
+/// account with a second factor (send a code with the token to `POST /api/token/mfa`).
 #[derive(Serialize, ToSchema)]
-pub struct MfaRequired {
+pub struct LogInRefused {
     detail: &'static str,
     code: &'static str,
-    /// Single use, for the code step only (never a Bearer token).
-    mfa_token: String,
-    /// Seconds the token works.
-    expires_in: i64,
+    /// With `mfa_required`: single use, for the code step only (never a Bearer token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<String>,
+    /// With `mfa_required`: seconds the token works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<i64>,
 }
 
 /// Why a token was not accepted: `code` is `token_expired` or `token_invalid`.
@@ -162,11 +165,11 @@ impl IntoResponse for ApiError {
                 mfa_token,
                 expires_in,
             } => {
-                let body = MfaRequired {
+                let body = LogInRefused {
                     detail: "Enter a code from your authenticator app (or a recovery code) to finish logging in.",
                     code: "mfa_required",
-                    mfa_token,
-                    expires_in,
+                    mfa_token: Some(mfa_token),
+                    expires_in: Some(expires_in),
                 };
                 let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
                 response.headers_mut().insert(

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::{
     ApiError,
-    errors::{BadRequest, Detail, MfaRequired},
+    errors::{BadRequest, Detail, LogInRefused},
 };
 use crate::{
     domain::{ActivityView, DeviceView, UserView, fold},
@@ -151,7 +151,7 @@ impl From<Issued> for Pair {
 #[utoipa::path(post, path = "/api/token", tag = "tokens", request_body = Obtain,
     responses((status = 200, description = "A token pair", body = Pair),
               (status = 400, description = "Missing fields", body = BadRequest),
-              (status = 401, description = "Wrong credentials or inactive account (`no_active_account`), or a right password of an account with a second factor (`mfa_required`, with the `mfa_token` for `POST /api/token/mfa`)", body = MfaRequired),
+              (status = 401, description = "Wrong credentials or inactive account (`no_active_account`), or a right password of an account with a second factor (`mfa_required`, with the `mfa_token` for `POST /api/token/mfa`)", body = LogInRefused),
               (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail),
               (status = 503, description = "Every password hasher busy; try again after Retry-After seconds", body = Detail)))]
 pub async fn obtain(

@@ -443,12 +443,7 @@ pub async fn deactivate(
     session_id: &str,
     password: &str,
 ) -> Result<(), AppError> {
-    throttles::take(services, throttles::PASSWORD_CHANGE, &user.id.to_string()).await?;
-    if let Some(problem) = reauthenticate(services, user, session_id, password).await? {
-        let mut errors = FieldErrors::default();
-        errors.add("password", problem);
-        return Err(AppError::Validation(errors));
-    }
+    sudo(services, user, session_id, password).await?;
     let mut tx = services.db.begin().await?;
     db::users::set_active(&mut tx, user.id, false).await?;
     db::sessions::revoke_all(&mut tx, user.id, now()).await?;
@@ -483,6 +478,29 @@ pub async fn delete(services: &Services, user: &User, password: &str) -> Result<
     services.cache.apply(&Change::User(user.id));
     tracing::info!(target: "security", "account deleted");
     Ok(())
+}
+
+/// A sensitive change's check: the password asked again (or proved within `REAUTH_MAX_AGE`),
+/// under the account's limit on attempts.
+///
+/// # Errors
+/// [`AppError::Validation`] on `password` when it is wrong or needed; [`AppError::Throttled`]
+/// past the limit; [`AppError::Internal`] on storage failure.
+pub(super) async fn sudo(
+    services: &Services,
+    user: &User,
+    session_id: &str,
+    password: &str,
+) -> Result<(), AppError> {
+    throttles::take(services, throttles::PASSWORD_CHANGE, &user.id.to_string()).await?;
+    match reauthenticate(services, user, session_id, password).await? {
+        Some(problem) => {
+            let mut errors = FieldErrors::default();
+            errors.add("password", problem);
+            Err(AppError::Validation(errors))
+        }
+        None => Ok(()),
+    }
 }
 
 /// GitHub's sudo mode: a sensitive change (email, deactivation) needs the password again

@@ -4,11 +4,11 @@
 
 use super::{
     Services,
-    accounts::reauthenticate,
+    accounts::sudo,
     activity::{self, Event},
     devices::Client,
     outbox::Outbox,
-    throttles::{self, LoginBuckets},
+    throttles::LoginBuckets,
 };
 use crate::{
     domain::{Enrolment, FactorStatus},
@@ -338,25 +338,6 @@ async fn failed(
     tracing::info!(target: "security", user_id, "wrong second-factor code");
     buckets.failed(services).await?;
     activity::record(services, user_id, Event::CodeFailed, Some(client)).await
-}
-
-/// The password asked again (or proved within `REAUTH_MAX_AGE`), under the account's limit on
-/// sensitive changes.
-async fn sudo(
-    services: &Services,
-    user: &User,
-    session_id: &str,
-    password: &str,
-) -> Result<(), AppError> {
-    throttles::take(services, throttles::PASSWORD_CHANGE, &user.id.to_string()).await?;
-    match reauthenticate(services, user, session_id, password).await? {
-        Some(problem) => {
-            let mut errors = FieldErrors::default();
-            errors.add("password", problem);
-            Err(AppError::Validation(errors))
-        }
-        None => Ok(()),
-    }
 }
 
 async fn store_recovery_codes(tx: &mut Tx, user_id: i64, codes: &[String]) -> Result<(), AppError> {

@@ -92,6 +92,18 @@ async fn password_step(app: &TestApp, name: &str) -> String {
     answer["mfa_token"].as_str().expect("mfa_token").to_string()
 }
 
+/// A password alone signs `name` in (no app on, or only a pending one).
+async fn password_alone_logs_in(app: &TestApp, name: &str) {
+    let (status, pair) = post(
+        app,
+        "/api/token",
+        json!({ "username": name, "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    assert!(pair["access"].is_string(), "{pair}");
+}
+
 async fn code_step(app: &TestApp, token: &str, code: &str) -> (StatusCode, Value) {
     post(
         app,
@@ -129,17 +141,7 @@ async fn an_app_gates_log_in_only_once_a_code_confirmed_it(backend: Backend) {
         factor_status(&app, &access).await,
         json!({ "totp": false, "recovery_codes_left": 0, "passkeys": 0 })
     );
-    let (status, pair) = post(
-        &app,
-        "/api/token",
-        json!({ "username": "ada", "password": PASSWORD }),
-    )
-    .await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "a pending enrolment does not gate log-in: {pair}"
-    );
+    password_alone_logs_in(&app, "ada").await; // a pending enrolment gates nothing
 
     let totp = app_from(started["secret"].as_str().expect("secret"));
     let wrong = format!(
@@ -509,13 +511,7 @@ async fn turning_it_off_takes_the_password_and_a_code_and_mails_the_owner(backen
         factor_status(&app, &access).await,
         json!({ "totp": false, "recovery_codes_left": 0, "passkeys": 0 })
     );
-    let (status, pair) = post(
-        &app,
-        "/api/token",
-        json!({ "username": "ada", "password": PASSWORD }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "a password alone again: {pair}");
+    password_alone_logs_in(&app, "ada").await;
 }
 
 async fn staff_prove_a_second_factor_when_required_and_remove_a_lost_one(backend: Backend) {
@@ -572,13 +568,7 @@ async fn staff_prove_a_second_factor_when_required_and_remove_a_lost_one(backend
     assert_eq!(status, StatusCode::NO_CONTENT);
     let notice = mail.about("ada@example.com", "removed").await;
     assert!(notice.text.contains("staff removed"), "{}", notice.text);
-    let (status, pair) = post(
-        &app,
-        "/api/token",
-        json!({ "username": "ada", "password": PASSWORD }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "a password alone again: {pair}");
+    password_alone_logs_in(&app, "ada").await;
     let (status, again) = call(&app, Method::DELETE, &path, &root, Value::Null).await;
     assert_eq!(
         status,
@@ -596,6 +586,56 @@ async fn staff_prove_a_second_factor_when_required_and_remove_a_lost_one(backend
     );
 }
 
+/// The text of the element marked `data-testid="{id}"` (up to its first child).
+fn test_id_text(html: &str, id: &str) -> Option<String> {
+    let marker = format!("data-testid=\"{id}\"");
+    let tag = &html[html.find(&marker)?..];
+    let text = &tag[tag.find('>')? + 1..];
+    Some(text[..text.find('<')?].to_string())
+}
+
+async fn the_profile_sets_an_app_up_without_javascript(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("ada").await;
+    let started = app
+        .post_form_without_js(
+            "/fn/start_authenticator",
+            &[("password", PASSWORD)],
+            "/profile",
+        )
+        .await;
+    assert_eq!(started.status(), StatusCode::FOUND);
+    let page = app.get("/profile").await.text().await.expect("html");
+    let secret = test_id_text(&page, "totp-secret").expect("the key on the page");
+    assert!(
+        page.contains("<svg") && page.contains("QR code holding your authenticator key"),
+        "the QR code"
+    );
+    let totp = app_from(&secret);
+    let confirmed = app
+        .post_form_without_js(
+            "/fn/confirm_authenticator",
+            &[("code", &totp.code_at(step_now()))],
+            "/profile",
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::FOUND);
+    assert!(
+        app.cookie("latchkey_codes").is_some(),
+        "the codes wait in their cookie"
+    );
+    let page = app.get("/profile").await.text().await.expect("html");
+    let shown = page.matches("<li><code>").count();
+    assert_eq!(shown, 10, "the recovery codes, once: {page}");
+    assert_eq!(test_id_text(&page, "codes-left").as_deref(), Some("10"));
+    assert!(
+        app.cookie("latchkey_codes").is_none(),
+        "and their cookie is dropped"
+    );
+    let again = app.get("/profile").await.text().await.expect("html");
+    assert_eq!(again.matches("<li><code>").count(), 0, "not shown twice");
+}
+
 on_both_backends!(
     an_app_gates_log_in_only_once_a_code_confirmed_it,
     codes_work_once_within_a_step_of_drift_and_recovery_codes_once,
@@ -604,4 +644,5 @@ on_both_backends!(
     a_new_enrolment_replaces_the_active_app_only_once_confirmed,
     turning_it_off_takes_the_password_and_a_code_and_mails_the_owner,
     staff_prove_a_second_factor_when_required_and_remove_a_lost_one,
+    the_profile_sets_an_app_up_without_javascript,
 );
