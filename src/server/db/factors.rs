@@ -20,21 +20,27 @@ pub enum State {
     Pending,
 }
 
-/// The user's active or pending factor.
+/// The user's active or pending factor. Each statement repeats its partial index's predicate,
+/// so the lookup (one per log-in) is an index probe, not a scan.
 ///
 /// # Errors
 /// The database error.
 pub async fn totp(db: &Db, user_id: i64, state: State) -> Result<Option<TotpFactor>, DbError> {
-    let active = state == State::Active;
-    on_db!(db, "factors.totp", pool => {
-        sqlx::query_as(
+    let sql = match state {
+        State::Active => {
             "SELECT id, secret, last_step FROM totp_factors \
-             WHERE user_id = $1 AND (confirmed_at IS NOT NULL) = $2",
-        )
-        .bind(user_id)
-        .bind(active)
-        .fetch_optional(pool)
-        .await
+             WHERE user_id = $1 AND confirmed_at IS NOT NULL"
+        }
+        State::Pending => {
+            "SELECT id, secret, last_step FROM totp_factors \
+             WHERE user_id = $1 AND confirmed_at IS NULL"
+        }
+    };
+    on_db!(db, "factors.totp", pool => {
+        sqlx::query_as(sql)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await
     })
 }
 

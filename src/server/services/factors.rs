@@ -38,13 +38,6 @@ pub struct Challenge {
     pub expires_in: i64,
 }
 
-/// What a code proved, once spent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Spent {
-    App,
-    RecoveryCode,
-}
-
 /// Which factors the user has.
 ///
 /// # Errors
@@ -246,7 +239,7 @@ pub async fn open_challenge(services: &Services, user_id: i64) -> Result<Challen
 /// The code step of a log-in: the challenge must be live, the code good (a code from the
 /// app not used before in its step, or an unused recovery code). The challenge is closed
 /// then, once; a wrong code leaves it open for another try, throttled like passwords.
-/// Returns the user and what the code was.
+/// Returns the user.
 ///
 /// # Errors
 /// [`AppError::Validation`] on `mfa_token` for a challenge that is unknown, expired or
@@ -256,7 +249,7 @@ pub async fn finish_challenge(
     token: &str,
     code: &str,
     client: &Client,
-) -> Result<(i64, Spent), AppError> {
+) -> Result<i64, AppError> {
     let token_hash = hash(token);
     let expired = || {
         field(
@@ -267,66 +260,66 @@ pub async fn finish_challenge(
     let Some(user_id) = db::factors::challenge(&services.db, &token_hash, now()).await? else {
         return Err(expired());
     };
-    let spent = spend(services, user_id, code, client).await?;
+    spend(services, user_id, code, client).await?;
     if !db::factors::close_challenge(&services.db, &token_hash, now()).await? {
         return Err(expired());
     }
-    Ok((user_id, spent))
+    Ok(user_id)
 }
 
 /// Checks and spends a code of the user's active factor, throttled per account and address;
-/// failures are recorded in the account's activity.
+/// failures, and recovery codes used, are recorded in the account's activity.
 async fn spend(
     services: &Services,
     user_id: i64,
     code: &str,
     client: &Client,
-) -> Result<Spent, AppError> {
+) -> Result<(), AppError> {
     let buckets = LoginBuckets::second_step(user_id, client.ip);
     buckets.check(services).await?;
-    let spent = match Typed::parse(code) {
+    let good = match Typed::parse(code) {
         Typed::App(code) => spend_app_code(services, user_id, &code).await?,
-        Typed::Recovery(_) => match recovery_hash(code) {
-            Some(hash)
-                if db::factors::use_recovery_code(&services.db, user_id, &hash, now()).await? =>
-            {
-                Some(Spent::RecoveryCode)
-            }
-            _ => None,
-        },
-        Typed::Malformed => None,
+        Typed::Recovery(_) => spend_recovery_code(services, user_id, code, client).await?,
+        Typed::Malformed => false,
     };
-    let Some(spent) = spent else {
+    if !good {
         failed(services, &buckets, user_id, client).await?;
         return Err(wrong_code());
-    };
-    buckets.succeeded(services).await?;
-    if spent == Spent::RecoveryCode {
-        activity::record(services, user_id, Event::RecoveryCodeUsed, Some(client)).await?;
-        tracing::info!(target: "security", user_id, "recovery code used");
     }
-    Ok(spent)
+    buckets.succeeded(services).await
 }
 
-/// A code from the app, for a step after the last one used.
-async fn spend_app_code(
+/// An unused recovery code of the user's.
+async fn spend_recovery_code(
     services: &Services,
     user_id: i64,
     code: &str,
-) -> Result<Option<Spent>, AppError> {
+    client: &Client,
+) -> Result<bool, AppError> {
+    let Some(hash) = recovery_hash(code) else {
+        return Ok(false);
+    };
+    if !db::factors::use_recovery_code(&services.db, user_id, &hash, now()).await? {
+        return Ok(false);
+    }
+    activity::record(services, user_id, Event::RecoveryCodeUsed, Some(client)).await?;
+    tracing::info!(target: "security", user_id, "recovery code used");
+    Ok(true)
+}
+
+/// A code from the app, for a step after the last one used.
+async fn spend_app_code(services: &Services, user_id: i64, code: &str) -> Result<bool, AppError> {
     let Some(factor) = db::factors::totp(&services.db, user_id, State::Active).await? else {
-        return Ok(None);
+        return Ok(false);
     };
     let totp = open(services, user_id, &factor)?;
     let Some(step) = totp
         .matching_step(code, unix_now())
         .and_then(|s| i64::try_from(s).ok())
     else {
-        return Ok(None);
+        return Ok(false);
     };
-    Ok(db::factors::use_step(&services.db, factor.id, step)
-        .await?
-        .then_some(Spent::App))
+    Ok(db::factors::use_step(&services.db, factor.id, step).await?)
 }
 
 async fn failed(

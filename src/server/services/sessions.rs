@@ -8,7 +8,7 @@ use super::{
     Services,
     activity::{self, Event},
     devices::Client,
-    factors::{self, Challenge, Spent},
+    factors::{self, Challenge},
     session_cache::Change,
     throttles::{self, LoginBuckets},
 };
@@ -140,7 +140,7 @@ pub async fn finish_login(
     code: &str,
     client: &Client,
 ) -> Result<(User, Issued), AppError> {
-    let (user_id, spent) = factors::finish_challenge(services, mfa_token, code, client).await?;
+    let user_id = factors::finish_challenge(services, mfa_token, code, client).await?;
     let user = db::users::find(&services.db, user_id)
         .await?
         .filter(|u| u.is_active)
@@ -149,10 +149,6 @@ pub async fn finish_login(
         amr: vec![Method::Pwd, Method::Otp],
         auth_time: now(),
     };
-    tracing::debug!(
-        recovery_code = spent == Spent::RecoveryCode,
-        "second step passed"
-    );
     signed_in(services, user, proof, client).await
 }
 

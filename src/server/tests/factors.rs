@@ -45,6 +45,20 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A call refused with 400 and a message on `field`.
+async fn refused_on(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    bearer: &str,
+    body: Value,
+    field: &str,
+) {
+    let (status, answer) = call(app, method, path, bearer, body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer[field][0].as_str().is_some(), "{answer}");
+}
+
 /// Starts and confirms an app for a signed-in account: the app, the step its confirming code
 /// used, and the recovery codes.
 async fn enrolled(app: &TestApp, access: &str) -> (Totp, u64, Vec<String>) {
@@ -148,16 +162,15 @@ async fn an_app_gates_log_in_only_once_a_code_confirmed_it(backend: Backend) {
         "{:06}",
         (totp.code_at(step_now()).parse::<u32>().expect("digits") + 1) % 1_000_000
     );
-    let (status, refused) = call(
+    refused_on(
         &app,
         Method::POST,
         "/api/me/mfa/totp/confirm",
         &access,
         json!({ "code": wrong }),
+        "code",
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
-    assert!(refused["code"][0].as_str().is_some(), "{refused}");
     assert!(
         !factor_status(&app, &access).await["totp"]
             .as_bool()
@@ -459,26 +472,24 @@ async fn turning_it_off_takes_the_password_and_a_code_and_mails_the_owner(backen
     assert_eq!(renewed.len(), 10);
     assert!(renewed.iter().all(|c| !codes.contains(c)));
 
-    let (status, refused) = call(
+    refused_on(
         &app,
         Method::DELETE,
         "/api/me/mfa/totp",
         &access,
         json!({ "password": PASSWORD }),
+        "code",
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
-    assert!(refused["code"][0].as_str().is_some(), "{refused}");
-    let (status, refused) = call(
+    refused_on(
         &app,
         Method::DELETE,
         "/api/me/mfa/totp",
         &access,
         json!({ "password": "not it", "code": renewed[0] }),
+        "password",
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
-    assert!(refused["password"][0].as_str().is_some(), "{refused}");
     let (status, refused) = call(
         &app,
         Method::DELETE,
