@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod devices;
 pub mod factors;
+pub mod passkeys;
 pub mod profile;
 
 #[cfg(feature = "ssr")]

@@ -4,6 +4,7 @@ mod field;
 mod nav;
 mod session;
 mod tabs;
+pub mod webauthn;
 
 pub use field::{Field, FormAlert, HiddenUsername, StrengthMeter, field_message, kept_value};
 pub use nav::Nav;

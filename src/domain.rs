@@ -9,7 +9,9 @@ mod user;
 mod username;
 
 pub use email::{Email, MAX_EMAIL_CHARS};
-pub use factors::{Enrolment, FactorOverview, FactorStatus};
+pub use factors::{
+    Enrolment, FactorOverview, FactorStatus, MAX_PASSKEY_NAME_CHARS, PasskeyCeremony, PasskeyView,
+};
 pub use password::{
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, MIN_STRENGTH, Password, Strength, check_typed,
 };

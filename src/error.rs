@@ -110,7 +110,7 @@ pub enum AppError {
     PermissionDenied,
     /// 403: staff whose session did not prove a second factor, with `REQUIRE_MFA_FOR_STAFF`.
     #[error(
-        "The admin site needs two-factor authentication: set up an authenticator app on your profile, then log in again with its code."
+        "The admin site needs two-factor authentication: set up an authenticator app or a passkey on your profile, then log in again with it."
     )]
     SecondFactorRequired,
     /// 404: no such thing (or nothing this person may know exists).
@@ -128,6 +128,28 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// [`AppError::Validation`] with one message on one field.
+    pub fn on_field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::default();
+        errors.add(field, FieldError::new(message));
+        Self::Validation(errors)
+    }
+
+    /// What to tell a person in one line: a validation error's own messages, else the
+    /// variant's.
+    pub fn explain(&self) -> String {
+        match self {
+            Self::Validation(fields) if !fields.is_empty() => fields
+                .errors
+                .values()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.to_string(),
+        }
+    }
+
     /// The HTTP status that goes with each variant: the one mapping, used by the pages' server
     /// functions, the JSON API and the middleware alike.
     #[cfg(feature = "ssr")]

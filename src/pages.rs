@@ -7,6 +7,7 @@ mod home;
 mod login;
 mod login_code;
 mod not_found;
+mod passkeys;
 mod profile;
 mod reset_password;
 mod sessions;

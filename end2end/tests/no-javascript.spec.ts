@@ -22,6 +22,8 @@ test("sign-up works without JavaScript, errors included", async ({ page }) => {
 test("log-out and log-in work without JavaScript", async ({ page }) => {
   const user = uniqueUser("nojslogin");
   await signedUpThenLoggedOut(page, user);
+  await expect(page.getByRole("button", { name: "Use a passkey" })).toBeDisabled();
+  await expect(page.getByText("Passkeys need JavaScript")).toBeVisible();
 
   const login = new LoginPage(page);
   await login.logIn(user.email, "wrong password!");

@@ -33,7 +33,7 @@ test("password managers get a username in every password form, and Chromium has 
   await signup.signUp(uniqueUser("pm"));
   await expect(new ProfilePage(page).heading).toBeVisible();
   await hydrated(page);
-  await expect(page.locator('input[type="password"]')).toHaveCount(5); // email change, password change (two), authenticator set-up, deletion
+  await expect(page.locator('input[type="password"]')).toHaveCount(6); // email change, password change (two), authenticator set-up, adding a passkey, deletion
   for (const form of await page.locator("form:has(input[type=password])").all()) {
     await expect(form.locator('input[autocomplete="username"]')).toHaveCount(1);
   }

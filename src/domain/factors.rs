@@ -34,3 +34,27 @@ pub struct FactorOverview {
     /// Recovery codes just made, shown this once (after a form posted without JavaScript).
     pub fresh_codes: Vec<String>,
 }
+
+/// A passkey as its owner sees it (`GET /api/me/passkeys`, the profile).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PasskeyView {
+    pub id: i64,
+    /// The name the owner gave it ("Work laptop").
+    pub name: String,
+    /// When it was added, Unix seconds.
+    pub created_at: i64,
+    /// When it last signed in, Unix seconds; `null` if never.
+    pub last_used_at: Option<i64>,
+}
+
+/// A WebAuthn ceremony begun for the page: its token and the options for the browser, as
+/// JSON text (`{"publicKey": {...}}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyCeremony {
+    pub ceremony: String,
+    pub options: String,
+}
+
+/// The longest passkey name.
+pub const MAX_PASSKEY_NAME_CHARS: usize = 64;

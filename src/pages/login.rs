@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
+use super::passkeys::PasskeySignIn;
 use crate::{
     api::{account::ResendVerificationTo, auth::Login as LoginFn},
     components::{Field, FormAlert, field_message, kept_value},
@@ -33,7 +34,7 @@ pub fn Login() -> impl IntoView {
         <ActionForm action=action attr:class="card" attr:novalidate=true>
             <FormAlert value=value/>
             <input type="hidden" name="next" value=next/>
-            <Field label="Email or username" name="login" autocomplete="username"
+            <Field label="Email or username" name="login" autocomplete="username webauthn"
                 value=kept_value(value, "login") error=field_message(value, "login")/>
             <Field label="Password" name="password" input_type="password" autocomplete="current-password"
                 error=field_message(value, "password")/>
@@ -41,6 +42,7 @@ pub fn Login() -> impl IntoView {
                 {move || if pending.get() { "Logging in…" } else { "Log in" }}
             </button>
         </ActionForm>
+        <PasskeySignIn next=Signal::derive(next)/>
         <Show when=unverified>
             <ResendForm/>
         </Show>

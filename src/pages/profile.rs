@@ -7,7 +7,7 @@ use leptos_router::{
     hooks::use_query_map,
 };
 
-use super::two_factor::TwoFactor;
+use super::{passkeys::Passkeys, two_factor::TwoFactor};
 use crate::{
     api::{
         account::{ChangeEmail, ResendVerification},
@@ -116,6 +116,7 @@ fn ProfileForms(user: UserView) -> impl IntoView {
         <EmailForm username=user.username.clone()/>
         <PasswordForm username=user.username.clone()/>
         <TwoFactor username=user.username.clone()/>
+        <Passkeys username=user.username.clone()/>
         <SessionsForm/>
         <DeleteForm username=user.username.clone()/>
     }

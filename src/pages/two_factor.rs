@@ -12,7 +12,7 @@ use crate::{
     domain::{Enrolment, FactorOverview},
 };
 
-const SUDO_HINT: &str =
+pub(super) const SUDO_HINT: &str =
     "Asked again to protect your account, unless you entered it in the last few minutes.";
 
 #[component]

@@ -5,6 +5,7 @@ pub mod cookies;
 pub mod keys;
 pub mod links;
 pub mod otp;
+pub mod passkeys;
 pub mod passwords;
 pub mod sealed;
 pub mod tokens;

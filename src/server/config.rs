@@ -45,6 +45,18 @@ pub struct FactorSettings {
     /// `REQUIRE_MFA_FOR_STAFF`: staff without a second factor are sent to enrol before the
     /// admin site or API answers them.
     pub require_for_staff: bool,
+    /// Where passkeys work; `None` when the site is served at an IP address other than
+    /// loopback and `WEBAUTHN_RP_ID` names no domain (browsers refuse passkeys there).
+    pub passkeys: Option<RelyingPartySettings>,
+}
+
+/// The WebAuthn relying party: a domain (`WEBAUTHN_RP_ID`, by default `SITE_URL`'s host, or
+/// `localhost` for a loopback address) and the origins whose pages may use its passkeys
+/// (`WEBAUTHN_ORIGINS`, by default `SITE_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelyingPartySettings {
+    pub id: String,
+    pub origins: Vec<Url>,
 }
 
 /// Where the site is served and who may talk to it.
@@ -306,6 +318,7 @@ impl Settings {
                     .map(|v| secret("ENCRYPTION_KEY", v))
                     .transpose()?,
                 require_for_staff: flag(&get, "REQUIRE_MFA_FOR_STAFF", false)?,
+                passkeys: relying_party(&get, &site.url)?,
             },
             site,
         })
@@ -666,6 +679,62 @@ fn origin_of(raw: &str) -> Option<String> {
     plain.then(|| url.origin().ascii_serialization())
 }
 
+fn relying_party(
+    get: &impl Fn(&str) -> Option<String>,
+    site_url: &str,
+) -> Result<Option<RelyingPartySettings>, ConfigError> {
+    let site = Url::parse(site_url).map_err(|_| bad("SITE_URL", "is not a URL"))?;
+    let loopback_ip = match site.host() {
+        Some(url::Host::Ipv4(ip)) => Some(ip.is_loopback()),
+        Some(url::Host::Ipv6(ip)) => Some(ip.is_loopback()),
+        _ => None,
+    };
+    let default_origin = match loopback_ip {
+        Some(true) => {
+            let port = site.port().map(|p| format!(":{p}")).unwrap_or_default();
+            Url::parse(&format!("{}://localhost{port}", site.scheme()))
+                .map_err(|_| bad("SITE_URL", "gives no localhost origin"))?
+        }
+        _ => site.clone(),
+    };
+    let origins = match get("WEBAUTHN_ORIGINS") {
+        Some(_) => list(get, "WEBAUTHN_ORIGINS")
+            .iter()
+            .map(|o| {
+                origin_of(o)
+                    .and_then(|o| Url::parse(&o).ok())
+                    .ok_or_else(|| {
+                        bad(
+                            "WEBAUTHN_ORIGINS",
+                            format!("{o:?} is not an origin like https://auth.example.com"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => vec![default_origin.clone()],
+    };
+    let id = match get("WEBAUTHN_RP_ID") {
+        Some(id) => id.to_ascii_lowercase(),
+        None => match (loopback_ip, default_origin.host_str()) {
+            (Some(false), _) | (_, None) => return Ok(None),
+            (_, Some(host)) => host.to_string(),
+        },
+    };
+    for origin in &origins {
+        let host = origin.host_str().unwrap_or_default();
+        let suffix = host == id || host.ends_with(&format!(".{id}"));
+        if !suffix || id.parse::<std::net::IpAddr>().is_ok() {
+            return Err(bad(
+                "WEBAUTHN_RP_ID",
+                format!(
+                    "{id:?} must be a domain that {origin} is on (passkeys cannot belong to an IP address)"
+                ),
+            ));
+        }
+    }
+    Ok(Some(RelyingPartySettings { id, origins }))
+}
+
 /// A site on loopback is reached as localhost, 127.0.0.1 or [::1]; allow each with its port.
 fn loopback_aliases(site_url: &str) -> Vec<String> {
     let port = Url::parse(site_url)
@@ -714,6 +783,50 @@ mod tests {
                 .allowed_origins
                 .contains(&"http://localhost:3000".to_string())
         );
+    }
+
+    #[test]
+    fn passkeys_belong_to_the_site_host_or_localhost_on_loopback() {
+        let rp = |pairs: &[(&str, &str)]| settings(pairs).expect("valid").factors.passkeys;
+        let public = rp(&[("SITE_URL", "https://auth.example.com")]).expect("on");
+        assert_eq!(public.id, "auth.example.com");
+        assert_eq!(public.origins[0].as_str(), "https://auth.example.com/");
+        let local = rp(&[("SITE_URL", "http://127.0.0.1:8000")]).expect("on");
+        assert_eq!(local.id, "localhost");
+        assert_eq!(local.origins[0].as_str(), "http://localhost:8000/");
+        assert_eq!(rp(&[("SITE_URL", "http://10.1.2.3:8000")]), None);
+        let chosen = rp(&[
+            ("SITE_URL", "https://auth.example.com"),
+            ("WEBAUTHN_RP_ID", "example.com"),
+            (
+                "WEBAUTHN_ORIGINS",
+                "https://auth.example.com,https://www.example.com",
+            ),
+        ])
+        .expect("on");
+        assert_eq!(chosen.id, "example.com");
+        assert_eq!(chosen.origins.len(), 2);
+        for bad in [
+            [
+                ("SITE_URL", "https://auth.example.com"),
+                ("WEBAUTHN_RP_ID", "other.org"),
+            ],
+            [
+                ("SITE_URL", "https://auth.example.com"),
+                ("WEBAUTHN_RP_ID", "ample.com"),
+            ],
+            [
+                ("SITE_URL", "http://10.1.2.3:8000"),
+                ("WEBAUTHN_RP_ID", "10.1.2.3"),
+            ],
+            [
+                ("SITE_URL", "https://auth.example.com"),
+                ("WEBAUTHN_ORIGINS", "nope"),
+            ],
+        ] {
+            let error = settings(&bad).expect_err("refused");
+            assert!(error.var.starts_with("WEBAUTHN_"), "{error}");
+        }
     }
 
     #[test]

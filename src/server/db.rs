@@ -12,6 +12,7 @@ pub mod events;
 pub mod factors;
 pub mod notify;
 pub mod outbox;
+pub mod passkeys;
 pub mod permissions;
 pub mod sessions;
 #[cfg(test)]

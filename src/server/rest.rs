@@ -7,6 +7,7 @@ mod dj_rest_auth;
 mod errors;
 mod factors;
 mod handlers;
+mod passkeys;
 
 use axum::{
     Json, Router,
@@ -52,6 +53,13 @@ fn both(router: Router<AppState>, path: &str, method: MethodRouter<AppState>) ->
         factors::confirm_totp,
         factors::remove_totp,
         factors::regenerate_recovery_codes,
+        passkeys::registration_options,
+        passkeys::register,
+        passkeys::list,
+        passkeys::rename,
+        passkeys::remove,
+        passkeys::sign_in_options,
+        passkeys::sign_in,
         dj_rest_auth::login,
         dj_rest_auth::logout,
         dj_rest_auth::user,
@@ -130,6 +138,8 @@ pub fn router() -> Router<AppState> {
         ("/token/verify", post(handlers::verify)),
         ("/token/blacklist", post(handlers::blacklist)),
         ("/token/mfa", post(factors::finish_login)),
+        ("/token/passkey/options", post(passkeys::sign_in_options)),
+        ("/token/passkey", post(passkeys::sign_in)),
         (
             "/me",
             get(handlers::me)
@@ -151,6 +161,12 @@ pub fn router() -> Router<AppState> {
         (
             "/me/mfa/recovery-codes",
             post(factors::regenerate_recovery_codes),
+        ),
+        ("/me/passkeys", get(passkeys::list).post(passkeys::register)),
+        ("/me/passkeys/options", post(passkeys::registration_options)),
+        (
+            "/me/passkeys/{id}",
+            axum::routing::patch(passkeys::rename).delete(passkeys::remove),
         ),
         // dj-rest-auth's paths (with USE_JWT), for its clients.
         ("/auth/login", post(dj_rest_auth::login)),

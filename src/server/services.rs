@@ -9,6 +9,7 @@ pub mod devices;
 pub mod email;
 pub mod factors;
 pub mod outbox;
+pub mod passkeys;
 pub mod recovery;
 pub mod session_cache;
 pub mod sessions;
@@ -17,7 +18,7 @@ pub mod throttles;
 use std::sync::Arc;
 
 use super::{
-    auth::{passwords::Passwords, sealed::Sealer, tokens::Tokens},
+    auth::{passkeys::RelyingParty, passwords::Passwords, sealed::Sealer, tokens::Tokens},
     config::AccountSettings,
     db::Db,
     mail::templates::Site,
@@ -37,6 +38,8 @@ pub struct Services {
     pub outbox: Outbox,
     /// Seals authenticator-app keys at rest (`ENCRYPTION_KEY`).
     pub sealer: Arc<Sealer>,
+    /// The WebAuthn relying party; `None` where passkeys cannot work (an IP-address site).
+    pub passkeys: Option<Arc<RelyingParty>>,
     pub config: Arc<ServiceConfig>,
 }
 

@@ -24,6 +24,7 @@ use super::{
     auth::{
         cookies::CookiePolicy,
         keys::{KeyError, KeySet},
+        passkeys::RelyingParty,
         passwords::Passwords,
         sealed::Sealer,
         tokens::Tokens,
@@ -62,6 +63,8 @@ pub enum StartupError {
     Mail(#[from] MailError),
     #[error("cannot read the site's files under {path}: {source}")]
     Assets { path: String, source: io::Error },
+    #[error("WEBAUTHN_RP_ID: {0}")]
+    Passkeys(String),
 }
 
 /// Whether a process follows the database's announcements of changes (a server, whose
@@ -86,6 +89,13 @@ pub async fn services(
         settings.factors.encryption_key.as_ref(),
         &settings.site.data_dir,
     )?;
+    let passkeys = settings
+        .factors
+        .passkeys
+        .as_ref()
+        .map(|rp| RelyingParty::new(&rp.id, &rp.origins, &settings.site.name).map(Arc::new))
+        .transpose()
+        .map_err(StartupError::Passkeys)?;
     let db = db::connect(&settings.database).await?;
     let cache = match announcements {
         Announcements::Listen => SessionCache::start(&db)
@@ -103,6 +113,7 @@ pub async fn services(
         cache,
         outbox: Outbox::default(),
         sealer: Arc::new(sealer),
+        passkeys,
         config: Arc::new(ServiceConfig {
             site: Site {
                 name: settings.site.name.clone(),

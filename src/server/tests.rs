@@ -13,6 +13,7 @@ mod dj_rest_auth;
 mod email;
 mod factors;
 mod outbox;
+mod passkeys;
 mod passwords;
 mod recovery;
 mod reliability;

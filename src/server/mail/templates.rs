@@ -258,6 +258,10 @@ pub enum FactorChange {
     AppTurnedOff,
     /// Staff removed every second factor (a lost phone).
     RemovedByStaff,
+    /// The person added a passkey.
+    PasskeyAdded,
+    /// The person removed a passkey.
+    PasskeyRemoved,
 }
 
 /// Sent when the account's second factors change, by the person or by staff.
@@ -273,7 +277,15 @@ pub fn factor_changed(site: &Site, change: FactorChange) -> Rendered {
         ),
         FactorChange::RemovedByStaff => (
             "Your second factors were removed",
-            "At your request, staff removed the second factors of your account: log-ins no longer ask for a code. Set up a new authenticator app from your profile.",
+            "At your request, staff removed the second factors and passkeys of your account: log-ins no longer ask for a code. Set up a new authenticator app or passkey from your profile.",
+        ),
+        FactorChange::PasskeyAdded => (
+            "A passkey was added",
+            "A passkey was added to your account: it signs in without your password.",
+        ),
+        FactorChange::PasskeyRemoved => (
+            "A passkey was removed",
+            "A passkey was removed from your account: it no longer signs in.",
         ),
     };
     Letter {

@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     ApiError,
     errors::{BadRequest, Detail},
-    handlers::{BearerUser, Body, fields_or, required},
+    handlers::{BearerUser, Body, fields_or, id_of, required},
 };
 use crate::{
     domain::{
@@ -163,11 +163,6 @@ fn link(state: &AppState, path: &str, pairs: &[(&str, String)], cursor: &str) ->
     }
     query.append_pair("cursor", cursor);
     format!("{}{path}?{}", state.settings.site.url, query.finish())
-}
-
-/// The id in the path; anything but a whole number names nothing here (Django's `<int:id>`).
-fn id_of(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
-    path.map(|Path(id)| id).map_err(|_| ApiError::NotFound)
 }
 
 fn rejected(rejection: QueryRejection) -> ApiError {

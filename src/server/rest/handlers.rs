@@ -57,6 +57,14 @@ pub(super) fn sudo_password(errors: &mut FieldErrors, password: Option<String>) 
     password
 }
 
+/// The id in the path; anything but a whole number names nothing here (Django's `<int:id>`).
+pub(super) fn id_of(
+    path: Result<axum::extract::Path<i64>, axum::extract::rejection::PathRejection>,
+) -> Result<i64, ApiError> {
+    path.map(|axum::extract::Path(id)| id)
+        .map_err(|_| ApiError::NotFound)
+}
+
 pub(super) fn fields_or(errors: FieldErrors) -> Result<(), ApiError> {
     if errors.is_empty() {
         Ok(())

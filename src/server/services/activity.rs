@@ -37,10 +37,14 @@ pub enum Event {
     RecoveryCodeUsed,
     CodeFailed,
     FactorsRemovedByStaff,
+    PasskeyAdded,
+    PasskeyRemoved,
+    PasskeyUsed,
+    PasskeyRefused,
 }
 
 impl Event {
-    const ALL: [Self; 15] = [
+    const ALL: [Self; 19] = [
         Self::LoggedIn,
         Self::LogInFailed,
         Self::PasswordChanged,
@@ -56,6 +60,10 @@ impl Event {
         Self::RecoveryCodeUsed,
         Self::CodeFailed,
         Self::FactorsRemovedByStaff,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
+        Self::PasskeyUsed,
+        Self::PasskeyRefused,
     ];
 
     fn kind(self) -> &'static str {
@@ -75,6 +83,10 @@ impl Event {
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::CodeFailed => "code_failed",
             Self::FactorsRemovedByStaff => "factors_removed_by_staff",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeyUsed => "passkey_used",
+            Self::PasskeyRefused => "passkey_refused",
         }
     }
 
@@ -94,7 +106,13 @@ impl Event {
             Self::RecoveryCodesRenewed => "New recovery codes made (the old ones stopped working)",
             Self::RecoveryCodeUsed => "Recovery code used",
             Self::CodeFailed => "Wrong second-factor code",
-            Self::FactorsRemovedByStaff => "Second factors removed by staff",
+            Self::FactorsRemovedByStaff => "Second factors and passkeys removed by staff",
+            Self::PasskeyAdded => "Passkey added",
+            Self::PasskeyRemoved => "Passkey removed",
+            Self::PasskeyUsed => "Signed in with a passkey",
+            Self::PasskeyRefused => {
+                "A passkey was refused: its counter shows it may have been copied"
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Housekeeping the app does by itself, so no cron job has to be remembered: dead refresh
-//! tokens, ended sessions, spent throttle counters, expired mailed links and log-in
-//! challenges, security events
+//! tokens, ended sessions, spent throttle counters, expired mailed links, log-in challenges
+//! and passkey ceremonies, security events
 //! older than 90 days, SQLite's change log after ten minutes, and mail the SMTP server refused
 //! for good (after a month, for the operator to look into) are deleted in small batches.
 
@@ -29,6 +29,7 @@ pub struct Swept {
     pub throttles: u64,
     pub links: u64,
     pub challenges: u64,
+    pub ceremonies: u64,
     pub refused_mail: u64,
     pub events: u64,
     pub changes: u64,
@@ -47,6 +48,7 @@ pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
             db::throttles::sweep(&services.db, now - LONGEST_WINDOW, now, batch).await?;
         let links = db::tokens::sweep(&services.db, now, batch).await?;
         let challenges = db::factors::sweep(&services.db, now, batch).await?;
+        let ceremonies = db::passkeys::sweep(&services.db, now, batch).await?;
         let refused_mail = db::outbox::sweep(&services.db, now - REFUSED_MAIL_KEPT, batch).await?;
         let events = db::events::sweep(&services.db, now - activity::KEPT_SECONDS, batch).await?;
         let changes = db::notify::sweep(&services.db, now - CHANGES_KEPT, batch).await?;
@@ -55,6 +57,7 @@ pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
         total.throttles += throttles;
         total.links += links;
         total.challenges += challenges;
+        total.ceremonies += ceremonies;
         total.refused_mail += refused_mail;
         total.events += events;
         total.changes += changes;
@@ -64,6 +67,7 @@ pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
             throttles,
             links,
             challenges,
+            ceremonies,
             refused_mail,
             events,
             changes,
@@ -93,6 +97,8 @@ pub fn spawn(services: Services) -> tokio::task::JoinHandle<()> {
                     sessions = swept.sessions,
                     throttles = swept.throttles,
                     links = swept.links,
+                    challenges = swept.challenges,
+                    ceremonies = swept.ceremonies,
                     refused_mail = swept.refused_mail,
                     events = swept.events,
                     changes = swept.changes,

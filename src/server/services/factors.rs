@@ -8,11 +8,12 @@ use super::{
     activity::{self, Event},
     devices::Client,
     outbox::Outbox,
+    passkeys,
     throttles::LoginBuckets,
 };
 use crate::{
     domain::{Enrolment, FactorStatus},
-    error::{AppError, FieldError, FieldErrors},
+    error::AppError,
     server::{
         auth::{
             links::{LinkToken, hash},
@@ -49,7 +50,7 @@ pub async fn status(services: &Services, user_id: i64) -> Result<FactorStatus, A
     Ok(FactorStatus {
         totp,
         recovery_codes_left: db::factors::recovery_codes_left(&services.db, user_id).await?,
-        passkeys: 0,
+        passkeys: passkeys::count(services, user_id).await?,
     })
 }
 
@@ -119,7 +120,7 @@ pub async fn confirm_app(
     let buckets = LoginBuckets::second_step(user.id, client.ip);
     buckets.check(services).await?;
     let Some(factor) = db::factors::totp(&services.db, user.id, State::Pending).await? else {
-        return Err(field(
+        return Err(AppError::on_field(
             "code",
             "Start again: there is no authenticator app waiting for a code.",
         ));
@@ -136,7 +137,10 @@ pub async fn confirm_app(
     let codes = recovery_codes();
     let mut tx = services.db.begin().await?;
     if !db::factors::activate_totp(&mut tx, user.id, factor.id, step, now()).await? {
-        return Err(field("code", "That enrolment was already confirmed."));
+        return Err(AppError::on_field(
+            "code",
+            "That enrolment was already confirmed.",
+        ));
     }
     store_recovery_codes(&mut tx, user.id, &codes).await?;
     notify(services, &mut tx, user, FactorChange::AppTurnedOn).await?;
@@ -165,7 +169,7 @@ pub async fn remove_app(
 ) -> Result<(), AppError> {
     sudo(services, user, session_id, password).await?;
     if !required(services, user.id).await? {
-        return Err(field("code", "No authenticator app is on."));
+        return Err(AppError::on_field("code", "No authenticator app is on."));
     }
     spend(services, user.id, code, client).await?;
     let mut tx = services.db.begin().await?;
@@ -193,7 +197,7 @@ pub async fn regenerate_recovery_codes(
 ) -> Result<Vec<String>, AppError> {
     sudo(services, user, session_id, password).await?;
     if !required(services, user.id).await? {
-        return Err(field(
+        return Err(AppError::on_field(
             "password",
             "Recovery codes come with an authenticator app: turn one on first.",
         ));
@@ -207,14 +211,15 @@ pub async fn regenerate_recovery_codes(
     Ok(codes)
 }
 
-/// Staff removing every second factor of a user who lost them (the caller checks the
-/// permission and writes the audit entry in `tx`); the user is mailed. `true` if there was
-/// one to remove.
+/// Staff removing every second factor and passkey of a user who lost them (the caller checks
+/// the permission and writes the audit entry in `tx`); the user is mailed. `true` if there
+/// was one to remove.
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
 pub async fn remove_all(services: &Services, tx: &mut Tx, user: &User) -> Result<bool, AppError> {
-    let removed = db::factors::remove_totp(tx, user.id).await?;
+    let app = db::factors::remove_totp(tx, user.id).await?;
+    let removed = passkeys::remove_all(tx, user.id).await? > 0 || app;
     if removed {
         notify(services, tx, user, FactorChange::RemovedByStaff).await?;
     }
@@ -252,7 +257,7 @@ pub async fn finish_challenge(
 ) -> Result<i64, AppError> {
     let token_hash = hash(token);
     let expired = || {
-        field(
+        AppError::on_field(
             "mfa_token",
             "This log-in has expired or was already finished: enter your password again.",
         )
@@ -339,7 +344,8 @@ async fn store_recovery_codes(tx: &mut Tx, user_id: i64, codes: &[String]) -> Re
     Ok(())
 }
 
-async fn notify(
+/// Queues the mail telling the owner their factors changed (sent when `tx` commits).
+pub(super) async fn notify(
     services: &Services,
     tx: &mut Tx,
     user: &User,
@@ -404,14 +410,8 @@ fn unix_now() -> u64 {
 }
 
 fn wrong_code() -> AppError {
-    field(
+    AppError::on_field(
         "code",
         "That code is not right, or was already used. Enter the newest code from your app, or a recovery code.",
     )
-}
-
-fn field(name: &str, message: &str) -> AppError {
-    let mut errors = FieldErrors::default();
-    errors.add(name, FieldError::new(message));
-    AppError::Validation(errors)
 }

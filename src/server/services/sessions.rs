@@ -9,6 +9,7 @@ use super::{
     activity::{self, Event},
     devices::Client,
     factors::{self, Challenge},
+    passkeys,
     session_cache::Change,
     throttles::{self, LoginBuckets},
 };
@@ -147,6 +148,38 @@ pub async fn finish_login(
         .ok_or(AppError::InvalidCredentials)?;
     let proof = Proof {
         amr: vec![Method::Pwd, Method::Otp],
+        auth_time: now(),
+    };
+    signed_in(services, user, proof, client).await
+}
+
+/// Signs in with a passkey ([`passkeys::finish_sign_in`]): one step, both factors (the
+/// authenticator verified its user), the tokens saying `hwk` or `swk`.
+///
+/// # Errors
+/// [`AppError::Validation`] on `ceremony` or `credential`; [`AppError::InvalidCredentials`]
+/// for a deactivated account; [`AppError::EmailNotVerified`] where verification is mandatory;
+/// [`AppError::Internal`] on storage failure.
+#[tracing::instrument(skip_all)]
+pub async fn passkey_login(
+    services: &Services,
+    ceremony: &str,
+    credential: &serde_json::Value,
+    client: &Client,
+) -> Result<(User, Issued), AppError> {
+    let (user_id, method) =
+        passkeys::finish_sign_in(services, ceremony, credential, client).await?;
+    let user = db::users::find(&services.db, user_id)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or(AppError::InvalidCredentials)?;
+    if services.config.accounts.email_verification == EmailVerification::Mandatory
+        && !user.email_verified
+    {
+        return Err(AppError::EmailNotVerified);
+    }
+    let proof = Proof {
+        amr: vec![method],
         auth_time: now(),
     };
     signed_in(services, user, proof, client).await

@@ -40,6 +40,14 @@ pub const PASSWORD_CHANGE: Limit = Limit {
     window: 900,
 };
 
+/// Passkey sign-ins begun per client address: the login page begins one on every visit (for
+/// autofill), so the limit is generous; it bounds the ceremonies a flood can store.
+pub const PASSKEY_SIGN_IN: Limit = Limit {
+    name: "passkey",
+    max: 300,
+    window: 600,
+};
+
 /// Mails with a link (verification, password reset, email change) per account, and per
 /// address typed (a hash of it): a person can ask a few times, nobody can flood an inbox.
 pub const LINK_MAIL: Limit = Limit {

@@ -6,61 +6,24 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::helpers::{
-    Backend, PASSWORD, TestApp, logged_in, on_both_backends, registered, spawn_app, spawn_app_with,
-    spawn_peer, with_token,
+    self, Backend, PASSWORD, STAFF, SUPERUSER, TestApp, logged_in, on_both_backends, registered,
+    spawn_app, spawn_app_with, spawn_peer, with_token,
 };
 use crate::{
     domain::permissions as perm,
     server::{
         db::testing,
-        services::{
-            accounts::{PasswordCheck, ProfileInput},
-            admin::{self, Actor, Changes, Status},
-        },
+        services::admin::{self, Actor, Changes, Status},
     },
 };
 
-/// Makes `name` an account with `status` holding `codenames` directly; returns its bearer
-/// header.
+/// [`helpers::member`]'s bearer header.
 async fn member(app: &TestApp, name: &str, status: Status, codenames: &[&str]) -> String {
-    let services = &app.state.services;
-    let operator = Actor::operator();
-    let input = ProfileInput {
-        username: name.to_string(),
-        email: format!("{name}@example.com"),
-        ..ProfileInput::default()
-    };
-    let user = admin::create_user(
-        services,
-        &operator,
-        &input,
-        PASSWORD,
-        PasswordCheck::Policy,
-        status,
-        true,
+    format!(
+        "Bearer {}",
+        helpers::member(app, name, status, codenames).await
     )
-    .await
-    .expect("create");
-    if !codenames.is_empty() {
-        let changes = Changes {
-            user_permissions: Some(codenames.iter().map(ToString::to_string).collect()),
-            ..Changes::default()
-        };
-        admin::change_user(services, &operator, &user, &changes)
-            .await
-            .expect("grant");
-    }
-    format!("Bearer {}", logged_in(app, name).await.0)
 }
-
-const STAFF: Status = Status {
-    is_staff: true,
-    is_superuser: false,
-};
-const SUPERUSER: Status = Status {
-    is_staff: true,
-    is_superuser: true,
-};
 
 async fn call(
     app: &TestApp,

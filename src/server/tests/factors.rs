@@ -5,20 +5,16 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::helpers::{
-    Backend, PASSWORD, TestApp, location, logged_in, me_as, on_both_backends, post, registered,
-    spawn_app, spawn_with_mail, with_token,
+    Backend, PASSWORD, SUPERUSER, TestApp, access_claims, location, me_as, member,
+    on_both_backends, post, registered, spawn_app, spawn_with_mail, with_token,
 };
 use crate::server::{
     auth::{
         otp::{STEP, Totp},
-        tokens::{Method as Amr, TokenType},
+        tokens::Method as Amr,
     },
     db::testing,
     now,
-    services::{
-        accounts::{PasswordCheck, ProfileInput},
-        admin::{self, Actor, Status},
-    },
 };
 
 /// The app a person would set up from `secret` (base 32, as the API gives it).
@@ -205,12 +201,7 @@ async fn an_app_gates_log_in_only_once_a_code_confirmed_it(backend: Backend) {
     );
     let (status, pair) = code_step(&app, &token, &totp.code_at(step + 1)).await;
     assert_eq!(status, StatusCode::OK, "one step of drift: {pair}");
-    let claims = app
-        .state
-        .services
-        .tokens
-        .verify(pair["access"].as_str().expect("access"), TokenType::Access)
-        .expect("a good token");
+    let claims = access_claims(&app, &pair["access"]);
     assert_eq!(claims.amr, [Amr::Pwd, Amr::Otp]);
     let auth_time = claims.auth_time.expect("auth_time");
     assert!((now() - auth_time).abs() < 60);
@@ -221,15 +212,7 @@ async fn an_app_gates_log_in_only_once_a_code_confirmed_it(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
-    let claims = app
-        .state
-        .services
-        .tokens
-        .verify(
-            refreshed["access"].as_str().expect("access"),
-            TokenType::Access,
-        )
-        .expect("a good token");
+    let claims = access_claims(&app, &refreshed["access"]);
     assert_eq!(
         (claims.amr, claims.auth_time),
         (vec![Amr::Pwd, Amr::Otp], Some(auth_time)),
@@ -527,27 +510,7 @@ async fn turning_it_off_takes_the_password_and_a_code_and_mails_the_owner(backen
 
 async fn staff_prove_a_second_factor_when_required_and_remove_a_lost_one(backend: Backend) {
     let (app, mail) = spawn_with_mail(backend, &[("REQUIRE_MFA_FOR_STAFF", "true")]).await;
-    let input = ProfileInput {
-        username: "root".into(),
-        email: "root@example.com".into(),
-        ..ProfileInput::default()
-    };
-    let superuser = Status {
-        is_staff: true,
-        is_superuser: true,
-    };
-    admin::create_user(
-        &app.state.services,
-        &Actor::operator(),
-        &input,
-        PASSWORD,
-        PasswordCheck::Policy,
-        superuser,
-        true,
-    )
-    .await
-    .expect("a superuser");
-    let (root, _) = logged_in(&app, "root").await;
+    let root = member(&app, "root", SUPERUSER, &[]).await;
     let (status, refused) = call(&app, Method::GET, "/api/admin/users", &root, Value::Null).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
     assert!(

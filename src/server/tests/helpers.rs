@@ -11,8 +11,8 @@ use tokio::{net::TcpListener, task::JoinSet};
 use super::mail_sink::MailSink;
 
 use crate::server::{
-    auth::tokens::TokenType, config::Settings, db::testing, now, startup::Application,
-    state::AppState,
+    auth::tokens::TokenType, config::Settings, db::testing, now, services::admin::Status,
+    startup::Application, state::AppState,
 };
 
 /// The origin the test client claims; the app is configured to allow it.
@@ -442,6 +442,18 @@ pub async fn me_as(app: &TestApp, path: &str, authorization: &str) -> reqwest::R
     with_token(app, reqwest::Method::GET, path, authorization, None).await
 }
 
+/// The claims of an access token the API answered with (`pair["access"]`).
+pub fn access_claims(app: &TestApp, access: &Value) -> crate::server::auth::tokens::Claims {
+    app.state
+        .services
+        .tokens
+        .verify(
+            access.as_str().expect("an access token"),
+            crate::server::auth::tokens::TokenType::Access,
+        )
+        .expect("a good token")
+}
+
 /// Registers `name` and returns `(access, refresh)`.
 pub async fn registered(app: &TestApp, name: &str) -> (String, String) {
     let (status, user) = post(
@@ -468,3 +480,50 @@ pub async fn logged_in(app: &TestApp, name: &str) -> (String, String) {
         pair["refresh"].as_str().expect("refresh").to_string(),
     )
 }
+
+/// Makes `name` an account with `status` holding `codenames` directly; returns an access
+/// token of a new session.
+pub async fn member(app: &TestApp, name: &str, status: Status, codenames: &[&str]) -> String {
+    use crate::server::services::{
+        accounts::{PasswordCheck, ProfileInput},
+        admin::{self, Actor, Changes},
+    };
+
+    let services = &app.state.services;
+    let operator = Actor::operator();
+    let input = ProfileInput {
+        username: name.to_string(),
+        email: format!("{name}@example.com"),
+        ..ProfileInput::default()
+    };
+    let user = admin::create_user(
+        services,
+        &operator,
+        &input,
+        PASSWORD,
+        PasswordCheck::Policy,
+        status,
+        true,
+    )
+    .await
+    .expect("create");
+    if !codenames.is_empty() {
+        let changes = Changes {
+            user_permissions: Some(codenames.iter().map(ToString::to_string).collect()),
+            ..Changes::default()
+        };
+        admin::change_user(services, &operator, &user, &changes)
+            .await
+            .expect("grant");
+    }
+    logged_in(app, name).await.0
+}
+
+pub const STAFF: Status = Status {
+    is_staff: true,
+    is_superuser: false,
+};
+pub const SUPERUSER: Status = Status {
+    is_staff: true,
+    is_superuser: true,
+};
