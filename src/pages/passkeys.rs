@@ -3,6 +3,7 @@
 //! it the buttons stay disabled and say so, and everything else works as before.
 
 use leptos::{prelude::*, task::spawn_local};
+use send_wrapper::SendWrapper;
 
 use super::two_factor::SUDO_HINT;
 use crate::{
@@ -40,7 +41,8 @@ pub fn PasskeySignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
     let ready = browser_support();
     let (problem, set_problem) = signal(None::<String>);
     let (busy, set_busy) = signal(false);
-    let autofill = StoredValue::new_local(None::<web_sys::AbortController>);
+    // Set only in the browser; on the server it stays empty (and is dropped on any thread).
+    let autofill = StoredValue::new(None::<SendWrapper<web_sys::AbortController>>);
     Effect::new(move |_| {
         spawn_local(async move {
             if !webauthn::autofill_available().await {
@@ -50,7 +52,7 @@ pub fn PasskeySignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
                 return;
             };
             let signal = controller.signal();
-            autofill.set_value(Some(controller));
+            autofill.set_value(Some(SendWrapper::new(controller)));
             let Ok(ceremony) = passkey_sign_in_options().await else {
                 return;
             };
@@ -64,9 +66,11 @@ pub fn PasskeySignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
         });
     });
     let sign_in = move |_| {
-        if let Some(controller) = autofill.get_value() {
-            controller.abort();
-        }
+        autofill.with_value(|controller| {
+            if let Some(controller) = controller {
+                controller.abort();
+            }
+        });
         set_busy.set(true);
         set_problem.set(None);
         spawn_local(async move {

@@ -94,11 +94,7 @@ impl RelyingParty {
         username: &str,
         existing: &[String],
     ) -> Result<Begun, PasskeyError> {
-        let exclude: Vec<CredentialID> = existing
-            .iter()
-            .filter_map(|id| decode_id(id))
-            .map(CredentialID::from)
-            .collect();
+        let exclude: Vec<CredentialID> = existing.iter().filter_map(|id| decode_id(id)).collect();
         let (mut options, state) = self
             .webauthn
             .start_passkey_registration(handle, username, username, Some(exclude))

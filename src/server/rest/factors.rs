@@ -64,7 +64,7 @@ pub async fn status(
 #[derive(Deserialize, ToSchema)]
 pub struct Password {
     #[schema(required = true, nullable = false, max_length = 1024)]
-    password: Option<String>,
+    pub(super) password: Option<String>,
 }
 
 /// `{"secret", "otpauth_uri"}`: what an authenticator app needs.

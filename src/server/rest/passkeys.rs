@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use super::{
     ApiError,
     errors::{BadRequest, Detail},
+    factors::Password,
     handlers::{BearerUser, Body, Pair, fields_or, id_of, required, sudo_password},
 };
 use crate::{
@@ -30,15 +31,9 @@ use crate::{
     },
 };
 
-#[derive(Deserialize, ToSchema)]
-pub struct Password {
-    #[schema(required = true, nullable = false, max_length = 1024)]
-    password: Option<String>,
-}
-
 /// A ceremony begun: its token, to send back with the credential, and WebAuthn's options.
 #[derive(Serialize, ToSchema)]
-pub struct Options {
+pub struct PasskeyOptions {
     /// Single use, for five minutes.
     ceremony: String,
     /// `PublicKeyCredentialCreationOptionsJSON` or `PublicKeyCredentialRequestOptionsJSON`.
@@ -47,7 +42,7 @@ pub struct Options {
     public_key: Value,
 }
 
-impl From<Ceremony> for Options {
+impl From<Ceremony> for PasskeyOptions {
     fn from(ceremony: Ceremony) -> Self {
         let public_key = match ceremony.options {
             Value::Object(mut options) => options.remove("publicKey").unwrap_or_default(),
@@ -61,7 +56,7 @@ impl From<Ceremony> for Options {
 }
 
 #[utoipa::path(post, path = "/api/me/passkeys/options", tag = "passkeys", security(("bearer" = [])), request_body = Password,
-    responses((status = 200, description = "Options for `navigator.credentials.create()`; the ceremony finishes with `POST /api/me/passkeys`", body = Options),
+    responses((status = 200, description = "Options for `navigator.credentials.create()`; the ceremony finishes with `POST /api/me/passkeys`", body = PasskeyOptions),
               (status = 400, description = "Missing or wrong password, the most passkeys an account keeps, or passkeys not available on this site", body = BadRequest),
               (status = 401, description = "Missing, invalid or expired token", body = Detail),
               (status = 429, description = "Too many attempts; try again after Retry-After seconds", body = Detail)))]
@@ -69,7 +64,7 @@ pub async fn registration_options(
     State(state): State<AppState>,
     BearerUser(identity): BearerUser,
     body: Body<Password>,
-) -> Result<Json<Options>, ApiError> {
+) -> Result<Json<PasskeyOptions>, ApiError> {
     let Json(body) = body?;
     let mut errors = FieldErrors::default();
     let password = sudo_password(&mut errors, body.password);
@@ -85,7 +80,7 @@ pub async fn registration_options(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct Register {
+pub struct NewPasskey {
     /// From `POST /api/me/passkeys/options`.
     #[schema(required = true, nullable = false, max_length = 128)]
     ceremony: Option<String>,
@@ -97,7 +92,7 @@ pub struct Register {
     credential: Option<Value>,
 }
 
-#[utoipa::path(post, path = "/api/me/passkeys", tag = "passkeys", security(("bearer" = [])), request_body = Register,
+#[utoipa::path(post, path = "/api/me/passkeys", tag = "passkeys", security(("bearer" = [])), request_body = NewPasskey,
     responses((status = 201, description = "The passkey is registered; the owner is mailed", body = PasskeyView),
               (status = 400, description = "Missing fields, a ceremony that expired or was used, a credential that was refused or is registered already, or a bad name", body = BadRequest),
               (status = 401, description = "Missing, invalid or expired token", body = Detail)))]
@@ -105,7 +100,7 @@ pub async fn register(
     State(state): State<AppState>,
     BearerUser(identity): BearerUser,
     RequestClient(client): RequestClient,
-    body: Body<Register>,
+    body: Body<NewPasskey>,
 ) -> Result<(StatusCode, Json<PasskeyView>), ApiError> {
     let Json(body) = body?;
     let mut errors = FieldErrors::default();
@@ -137,12 +132,12 @@ pub async fn list(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct Rename {
+pub struct PasskeyName {
     #[schema(required = true, nullable = false, max_length = 64)]
     name: Option<String>,
 }
 
-#[utoipa::path(patch, path = "/api/me/passkeys/{id}", tag = "passkeys", security(("bearer" = [])), request_body = Rename,
+#[utoipa::path(patch, path = "/api/me/passkeys/{id}", tag = "passkeys", security(("bearer" = [])), request_body = PasskeyName,
     params(("id" = i64, Path, description = "The passkey's id")),
     responses((status = 200, description = "Renamed", body = PasskeyView),
               (status = 400, description = "A missing or bad name", body = BadRequest),
@@ -152,7 +147,7 @@ pub async fn rename(
     State(state): State<AppState>,
     BearerUser(identity): BearerUser,
     id: Result<Path<i64>, PathRejection>,
-    body: Body<Rename>,
+    body: Body<PasskeyName>,
 ) -> Result<Json<PasskeyView>, ApiError> {
     let id = id_of(id)?;
     let Json(body) = body?;
@@ -181,13 +176,13 @@ pub async fn remove(
 }
 
 #[utoipa::path(post, path = "/api/token/passkey/options", tag = "tokens",
-    responses((status = 200, description = "Options for `navigator.credentials.get()` (any passkey of this site; no username needed); the ceremony finishes with `POST /api/token/passkey`", body = Options),
+    responses((status = 200, description = "Options for `navigator.credentials.get()` (any passkey of this site; no username needed); the ceremony finishes with `POST /api/token/passkey`", body = PasskeyOptions),
               (status = 400, description = "Passkeys are not available on this site", body = BadRequest),
               (status = 429, description = "Too many sign-ins begun from this address; try again after Retry-After seconds", body = Detail)))]
 pub async fn sign_in_options(
     State(state): State<AppState>,
     RequestClient(client): RequestClient,
-) -> Result<Json<Options>, ApiError> {
+) -> Result<Json<PasskeyOptions>, ApiError> {
     Ok(Json(
         passkeys::begin_sign_in(&state.services, &client)
             .await?
@@ -196,7 +191,7 @@ pub async fn sign_in_options(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct SignIn {
+pub struct PasskeySignIn {
     /// From `POST /api/token/passkey/options`.
     #[schema(required = true, nullable = false, max_length = 128)]
     ceremony: Option<String>,
@@ -205,7 +200,7 @@ pub struct SignIn {
     credential: Option<Value>,
 }
 
-#[utoipa::path(post, path = "/api/token/passkey", tag = "tokens", request_body = SignIn,
+#[utoipa::path(post, path = "/api/token/passkey", tag = "tokens", request_body = PasskeySignIn,
     responses((status = 200, description = "A token pair whose access token says `amr: [\"hwk\"]` (a device-bound passkey) or `[\"swk\"]` (a synced one)", body = Pair),
               (status = 400, description = "Missing fields, a ceremony that expired or was used, or a passkey that was not accepted", body = BadRequest),
               (status = 401, description = "The account is deactivated", body = Detail),
@@ -213,7 +208,7 @@ pub struct SignIn {
 pub async fn sign_in(
     State(state): State<AppState>,
     RequestClient(client): RequestClient,
-    body: Body<SignIn>,
+    body: Body<PasskeySignIn>,
 ) -> Result<Json<Pair>, ApiError> {
     let Json(body) = body?;
     let mut errors = FieldErrors::default();

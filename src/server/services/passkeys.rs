@@ -333,7 +333,7 @@ fn checked_name(name: &str) -> Result<String, AppError> {
     if name.chars().count() > MAX_PASSKEY_NAME_CHARS || name.chars().any(char::is_control) {
         return Err(AppError::on_field(
             "name",
-            &format!(
+            format!(
                 "Give the passkey a name of at most {MAX_PASSKEY_NAME_CHARS} characters, on one line."
             ),
         ));
