@@ -31,17 +31,14 @@ pub async fn passkey_options(password: String) -> Result<PasskeyCeremony, AppErr
 
     serve(|state| async move {
         let identity = signed_in().await?;
-        let ceremony = passkeys::begin_registration(
+        passkeys::begin_registration(
             &state.services,
             &identity.user,
             &identity.session_id,
             &password,
         )
-        .await?;
-        Ok(PasskeyCeremony {
-            ceremony: ceremony.token,
-            options: ceremony.options.to_string(),
-        })
+        .await
+        .map(PasskeyCeremony::from)
     })
     .await
 }
@@ -105,11 +102,9 @@ pub async fn passkey_sign_in_options() -> Result<PasskeyCeremony, AppError> {
     use crate::server::services::passkeys;
 
     serve(|state| async move {
-        let ceremony = passkeys::begin_sign_in(&state.services, &client_info()?).await?;
-        Ok(PasskeyCeremony {
-            ceremony: ceremony.token,
-            options: ceremony.options.to_string(),
-        })
+        passkeys::begin_sign_in(&state.services, &client_info()?)
+            .await
+            .map(PasskeyCeremony::from)
     })
     .await
 }

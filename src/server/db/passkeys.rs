@@ -151,19 +151,22 @@ pub async fn used(db: &Db, id: i64, passkey: Option<&str>, now: i64) -> Result<(
     })
 }
 
-/// Renames the user's passkey `id`: `false` if the user has no such passkey.
+/// Renames the user's passkey `id`; the passkey renamed, or `None` if the user has no such
+/// passkey.
 ///
 /// # Errors
 /// The database error.
-pub async fn rename(db: &Db, user_id: i64, id: i64, name: &str) -> Result<bool, DbError> {
+pub async fn rename(db: &Db, user_id: i64, id: i64, name: &str) -> Result<Option<Listed>, DbError> {
     on_db!(db, "passkeys.rename", pool => {
-        sqlx::query("UPDATE passkeys SET name = $1 WHERE id = $2 AND user_id = $3")
-            .bind(name)
-            .bind(id)
-            .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected() == 1)
+        sqlx::query_as(
+            "UPDATE passkeys SET name = $1 WHERE id = $2 AND user_id = $3 \
+             RETURNING id, name, created_at, last_used_at",
+        )
+        .bind(name)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await
     })
 }
 

@@ -15,7 +15,7 @@ use super::{
     throttles::{self, PASSKEY_SIGN_IN},
 };
 use crate::{
-    domain::{MAX_PASSKEY_NAME_CHARS, PasskeyView},
+    domain::{MAX_PASSKEY_NAME_CHARS, PasskeyCeremony, PasskeyView},
     error::AppError,
     server::{
         auth::{
@@ -45,6 +45,15 @@ pub struct Ceremony {
     pub options: Value,
 }
 
+impl From<Ceremony> for PasskeyCeremony {
+    fn from(ceremony: Ceremony) -> Self {
+        Self {
+            ceremony: ceremony.token,
+            options: ceremony.options.to_string(),
+        }
+    }
+}
+
 /// A registration's kept state: the user handle it was begun with, and webauthn-rs's state.
 #[derive(Serialize, Deserialize)]
 struct Kept {
@@ -60,13 +69,17 @@ pub async fn list(services: &Services, user_id: i64) -> Result<Vec<PasskeyView>,
     Ok(db::passkeys::of_user(&services.db, user_id)
         .await?
         .into_iter()
-        .map(|p| PasskeyView {
-            id: p.id,
-            name: p.name,
-            created_at: p.created_at.0,
-            last_used_at: p.last_used_at.map(|t| t.0),
-        })
+        .map(view)
         .collect())
+}
+
+fn view(passkey: db::passkeys::Listed) -> PasskeyView {
+    PasskeyView {
+        id: passkey.id,
+        name: passkey.name,
+        created_at: passkey.created_at.0,
+        last_used_at: passkey.last_used_at.map(|t| t.0),
+    }
 }
 
 /// How many passkeys the user has.
@@ -195,13 +208,9 @@ pub async fn rename(
     name: &str,
 ) -> Result<PasskeyView, AppError> {
     let name = checked_name(name)?;
-    if !db::passkeys::rename(&services.db, user.id, id, &name).await? {
-        return Err(AppError::NotFound);
-    }
-    list(services, user.id)
+    db::passkeys::rename(&services.db, user.id, id, &name)
         .await?
-        .into_iter()
-        .find(|p| p.id == id)
+        .map(view)
         .ok_or(AppError::NotFound)
 }
 

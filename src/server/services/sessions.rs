@@ -100,12 +100,7 @@ pub async fn login(
         return Err(AppError::InvalidCredentials);
     };
     buckets.succeeded(services).await?;
-    if services.config.accounts.email_verification == EmailVerification::Mandatory
-        && !user.email_verified
-    {
-        tracing::info!(target: "security", user_id = user.id, "log-in refused: address not verified");
-        return Err(AppError::EmailNotVerified);
-    }
+    verified_if_required(services, &user)?;
     if verdict == Verdict::RightButOutdated {
         let upgraded = services
             .passwords
@@ -173,16 +168,23 @@ pub async fn passkey_login(
         .await?
         .filter(|u| u.is_active)
         .ok_or(AppError::InvalidCredentials)?;
-    if services.config.accounts.email_verification == EmailVerification::Mandatory
-        && !user.email_verified
-    {
-        return Err(AppError::EmailNotVerified);
-    }
+    verified_if_required(services, &user)?;
     let proof = Proof {
         amr: vec![method],
         auth_time: now(),
     };
     signed_in(services, user, proof, client).await
+}
+
+/// With `EMAIL_VERIFICATION=mandatory`, an unverified address logs in by no means.
+fn verified_if_required(services: &Services, user: &User) -> Result<(), AppError> {
+    if services.config.accounts.email_verification == EmailVerification::Mandatory
+        && !user.email_verified
+    {
+        tracing::info!(target: "security", user_id = user.id, "log-in refused: address not verified");
+        return Err(AppError::EmailNotVerified);
+    }
+    Ok(())
 }
 
 /// Starts the session of a finished log-in and records it.
