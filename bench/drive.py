@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BINARY = ROOT / "target" / "release" / "latchkey"
+BARE = ROOT / "target" / "release" / "examples" / "bare"
 SITE = ROOT / "target" / "site"
 LUA = ROOT / "bench" / "lua"
 PASSWORD = "correct horse battery staple"
@@ -40,6 +41,8 @@ SCENARIOS = [
 ]
 
 TARGETS = {"verify": 0.7, "me": 0.4, "profile": 0.2}
+# Against the bare axum server's `/me` (bench/bare.rs): the same HS256 check and nothing else.
+BARE_TARGETS = {"verify": 0.6, "me": 0.6}
 
 
 def free_port():
@@ -111,6 +114,20 @@ class Server:
         self.process.wait(timeout=30)
 
 
+class Bare:
+    """bench/bare.rs on a free port, checking tokens signed with `secret`."""
+
+    def __init__(self, secret):
+        self.process = subprocess.Popen([str(BARE)], stdout=subprocess.PIPE, text=True,
+                                        env={"JWT_SECRET": secret, "BARE_ADDR": "127.0.0.1:0"})
+        # The server prints its address once it listens: that line is the readiness event.
+        self.base = "http://" + self.process.stdout.readline().strip()
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
 def seed(server):
     call(server.base, "/api/register",
          {"email": f"{USER}@example.com", "username": USER, "password": PASSWORD})
@@ -155,6 +172,16 @@ def bench_backend(backend, args):
             env = {"BENCH_ACCESS": access, "BENCH_TOKENS": str(tokens_file),
                    "BENCH_USER": USER, "BENCH_PASSWORD": PASSWORD}
             results = {}
+            bare = Bare(server.secret)
+            try:
+                results["bare"] = wrk(bare, "me.lua", "/me", args.connections, args.threads,
+                                      args.duration, env)
+            finally:
+                bare.stop()
+            results["bare"]["connections"] = args.connections
+            print(f"  {backend:8} {'bare /me':13} {results['bare']['rps']:10.1f} req/s  "
+                  f"p50 {results['bare']['p50_ms']:7.2f} ms  p99 {results['bare']['p99_ms']:7.2f} ms",
+                  flush=True)
             for name, script, path, connections in SCENARIOS:
                 if connections == "cores":
                     connections = 2 * (os.cpu_count() or 1)
@@ -207,6 +234,13 @@ def evaluate(results):
             ratio = r[name]["rps"] / ceiling
             rows.append((f"{backend} {name} / static", f"{ratio:.2f}", f">= {target}",
                          ratio >= target))
+        bare = r["bare"]
+        for name, target in BARE_TARGETS.items():
+            ratio = r[name]["rps"] / bare["rps"]
+            rows.append((f"{backend} {name} / bare", f"{ratio:.2f}", f">= {target}",
+                         ratio >= target))
+            p99 = r[name]["p99_ms"] / bare["p99_ms"]
+            rows.append((f"{backend} {name} p99 / bare p99", f"{p99:.2f}", "< 2", p99 < 2))
         rows.append((f"{backend} refresh", f"{r['refresh']['rps']:.0f}/s", ">= 1000/s",
                      r["refresh"]["rps"] >= 1000 and r["refresh"]["non_2xx"] == 0))
         # One connection logging in back to back: its rate is one core's, hash included.
@@ -239,8 +273,9 @@ def main():
         "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     args = parser.parse_args()
-    if not BINARY.exists():
-        sys.exit(f"{BINARY} is missing: run bench/run.sh, which builds it")
+    for binary in (BINARY, BARE):
+        if not binary.exists():
+            sys.exit(f"{binary} is missing: run bench/run.sh, which builds it")
 
     results = {
         "machine": {"cores": os.cpu_count(), "system": platform.platform()},
@@ -262,6 +297,9 @@ def main():
     print(f"{'scenario':28} {'req/s':>10} {'/static':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for backend, r in results["backends"].items():
         ceiling = r["static"]["rps"]
+        b = r["bare"]
+        print(f"{backend + ' bare /me':28} {b['rps']:10.1f} {b['rps'] / ceiling:8.3f} "
+              f"{b['p50_ms']:8.2f} {b['p99_ms']:8.2f}")
         for name, _, _, _ in SCENARIOS:
             s = r[name]
             print(f"{backend + ' ' + name:28} {s['rps']:10.1f} {s['rps'] / ceiling:8.3f} "

@@ -4,9 +4,9 @@
 # bench/README.md, writing bench/results.json. Options go to bench/drive.py (--help).
 # BENCH_SECONDS sets each run's length (default 5). Then bench/mail.py gives the mail figures
 # (delivery latency to an SMTP server, reset timing for known and unknown addresses), and
-# bench/admin.py the admin API's list and search with 1,000,000 accounts. The
-# criterion micro-benchmarks are a
-# separate command: cargo bench --features ssr --bench micro
+# bench/admin.py the admin API's list and search with 1,000,000 accounts, and bench/growth.py
+# every request path at 10,000, 100,000 and 1,000,000 accounts (with memory and housekeeping).
+# The criterion micro-benchmarks are a separate command: cargo bench --features ssr --bench micro
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -22,7 +22,10 @@ fi
 leptos_build_env
 say "release build (server + WASM)"
 cargo leptos build --release --split
+say "release build of the bare ceiling server (bench/bare.rs)"
+cargo build --release --features ssr --example bare
 
 python3 bench/drive.py "$@"
 python3 bench/mail.py
 python3 bench/admin.py
+python3 bench/growth.py

@@ -412,6 +412,7 @@ fn help_says_what_each_command_does_and_the_exit_codes() {
         "check",
         "createsuperuser",
         "user",
+        "sweep",
         "keys",
         "Exit codes: 0 done; 1 refused",
     ] {
@@ -632,6 +633,15 @@ fn refused_within_a_second_after_the_command_line_acts(backend: Backend) {
             acted.elapsed()
         );
     }
+
+    // Both ended sessions (and their refresh tokens, with them) are the sweep's, once.
+    let swept = site.run(&["sweep"]);
+    assert_eq!(code(&swept), 0, "{}", text(&swept));
+    let out = stdout(&swept);
+    assert!(out.contains("sessions: 2\n"), "{out}");
+    assert!(out.contains("security events: 0\n"), "{out}");
+    let again = stdout(&site.run(&["sweep"]));
+    assert!(again.contains("sessions: 0\n"), "{again}");
 }
 
 #[test]

@@ -2,26 +2,10 @@
 -- successor goes back into the thread's queue, so no token is presented twice. Each thread
 -- starts with its own share of the sessions seeded in BENCH_TOKENS (one token per line).
 dofile(os.getenv("BENCH_LUA") .. "/report.lua")
-
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("index", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+dofile(os.getenv("BENCH_LUA") .. "/shares.lua")
 
 function init(args)
-  local count = tonumber(os.getenv("BENCH_THREADS"))
-  queue = {}
-  local line_number = 0
-  for token in io.lines(os.getenv("BENCH_TOKENS")) do
-    if line_number % count == index then
-      table.insert(queue, token)
-    end
-    line_number = line_number + 1
-  end
+  queue = thread_share(os.getenv("BENCH_TOKENS"))
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end

@@ -21,6 +21,7 @@ use crate::{
             Services,
             accounts::{PasswordCheck, ProfileInput},
             admin::{self, Actor, Status},
+            cleanup,
         },
         startup::{self, Announcements},
     },
@@ -60,6 +61,10 @@ pub enum Command {
     /// Look up and manage accounts.
     #[command(subcommand, after_help = EXIT_CODES)]
     User(UserCommand),
+    /// Delete expired rows now (every serving instance also does it every five minutes),
+    /// as Django's clearsessions; prints what went.
+    #[command(after_help = EXIT_CODES)]
+    Sweep,
     /// Signing keys.
     #[command(subcommand, after_help = EXIT_CODES)]
     Keys(KeysCommand),
@@ -165,6 +170,7 @@ pub async fn run(command: Command, settings: Result<Settings, String>) -> ExitCo
         }
         Command::Createsuperuser(args) => create_superuser(&services, args).await,
         Command::User(command) => user(&services, command).await,
+        Command::Sweep => sweep(&services).await,
         Command::Serve | Command::Check | Command::Keys(_) => Ok(()),
     };
     match outcome {
@@ -474,6 +480,15 @@ async fn user(services: &Services, command: UserCommand) -> Result<(), Failure> 
             admin::unlock(services, &actor, &user).await?;
             say(format!("{} can log in again at once.", user.username));
         }
+    }
+    Ok(())
+}
+
+/// One sweep to its end, in the serving instances' batches, and a line per kind of row.
+async fn sweep(services: &Services) -> Result<(), Failure> {
+    let swept = cleanup::sweep(services, cleanup::BATCH).await?;
+    for (kind, count) in swept.counts() {
+        say(format!("{kind}: {count}"));
     }
     Ok(())
 }

@@ -258,6 +258,8 @@ pub struct LimitSettings {
     pub max_connections: usize,
     /// Requests handled at once; one more is answered 503 at once instead of queueing.
     pub max_in_flight: usize,
+    /// Live sessions each instance keeps in memory (0: none, every request reads the database).
+    pub session_cache: usize,
 }
 
 /// Claims a `USER_ID_CLAIM` may not take: the standard ones and latchkey's own.
@@ -310,6 +312,7 @@ impl Settings {
                 request_timeout: seconds(&get, "REQUEST_TIMEOUT", 10, 1..=300)?,
                 max_connections: count(&get, "MAX_CONNECTIONS", 1024, 1..=1_000_000)?,
                 max_in_flight: count(&get, "MAX_IN_FLIGHT", 512, 1..=1_000_000)?,
+                session_cache: count(&get, "SESSION_CACHE_SIZE", 100_000, 0..=100_000_000)?,
             },
             mail: mail(&get, &site)?,
             accounts: accounts(&get)?,

@@ -14,6 +14,8 @@ pub mod notify;
 pub mod outbox;
 pub mod passkeys;
 pub mod permissions;
+#[cfg(test)]
+pub mod plans;
 pub mod sessions;
 #[cfg(test)]
 pub mod testing;

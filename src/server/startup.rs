@@ -98,10 +98,10 @@ pub async fn services(
         .map_err(StartupError::Passkeys)?;
     let db = db::connect(&settings.database).await?;
     let cache = match announcements {
-        Announcements::Listen => SessionCache::start(&db)
+        Announcements::Listen => SessionCache::start(&db, settings.limits.session_cache)
             .await
             .map_err(StartupError::Listener)?,
-        Announcements::Ignore => SessionCache::unshared(),
+        Announcements::Ignore => SessionCache::unshared(settings.limits.session_cache),
     };
     let passwords = Passwords::new()
         .await

@@ -15,6 +15,7 @@ mod factors;
 mod outbox;
 mod passkeys;
 mod passwords;
+mod plans;
 mod recovery;
 mod reliability;
 mod revocation;

@@ -137,7 +137,7 @@ pub async fn sweep(db: &Db, before: i64, batch: i64) -> Result<u64, DbError> {
     named("notify.sweep", async {
         sqlx::query(
             "DELETE FROM cache_changes WHERE id IN \
-             (SELECT id FROM cache_changes WHERE at < $1 ORDER BY id LIMIT $2)",
+             (SELECT id FROM cache_changes WHERE at < $1 ORDER BY at LIMIT $2)",
         )
         .bind(Timestamp(before))
         .bind(batch)

@@ -160,7 +160,8 @@ pub async fn use_refresh_token(
         let won: Option<(String, i64)> = sqlx::query_as(
             "UPDATE refresh_tokens SET used_at = $1 \
              WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL) \
+             AND EXISTS (SELECT 1 FROM sessions \
+                         WHERE sessions.id = refresh_tokens.session_id AND revoked_at IS NULL) \
              RETURNING session_id, (SELECT user_id FROM sessions WHERE sessions.id = session_id)",
         )
         .bind(Timestamp(now))
@@ -319,38 +320,58 @@ pub async fn revoke_others(
     })
 }
 
-/// Deletes at most `batch` refresh tokens and at most `batch` sessions that can never be used
-/// again: tokens past their expiry or of revoked sessions (a used token is kept until it
-/// expires, so its reuse is still recognised as theft), sessions revoked or without a live
-/// refresh token. Small batches keep each statement short, so the sweep never holds locks that
-/// requests wait on. Returns `(refresh_tokens, sessions)` deleted.
+/// Deletes sessions that can never be used again and refresh tokens past their expiry, at most
+/// `batch` of each kind per call, in one transaction: revoked sessions (their tokens go with
+/// them, ON DELETE CASCADE), expired tokens (a used token is kept until it expires, so its reuse
+/// is still recognised as theft), and the sessions those tokens leave without an unexpired one.
+/// Every statement is an index range or key look-up, so a sweep costs what it deletes, not what
+/// the tables hold, and small batches keep each transaction short. Returns `(refresh_tokens,
+/// sessions)` deleted.
 ///
 /// # Errors
 /// The database error.
 pub async fn sweep(db: &Db, now: i64, batch: i64) -> Result<(u64, u64), DbError> {
     on_db!(db, "sessions.sweep", pool => {
-        let refresh_tokens = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM refresh_tokens \
-             WHERE expires_at <= $1 \
-             OR session_id IN (SELECT id FROM sessions WHERE revoked_at IS NOT NULL) LIMIT $2)",
+        let mut tx = pool.begin().await?;
+        let revoked = sqlx::query(
+            "DELETE FROM sessions WHERE id IN \
+             (SELECT id FROM sessions WHERE revoked_at IS NOT NULL LIMIT $1)",
+        )
+        .bind(batch)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let expired: Vec<(String,)> = sqlx::query_as(
+            "DELETE FROM refresh_tokens WHERE token_hash IN \
+             (SELECT token_hash FROM refresh_tokens WHERE expires_at <= $1 LIMIT $2) \
+             RETURNING session_id",
         )
         .bind(Timestamp(now))
         .bind(batch)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        let sessions = sqlx::query(
-            "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
-             WHERE revoked_at IS NOT NULL \
-             OR NOT EXISTS (SELECT 1 FROM refresh_tokens \
-                            WHERE refresh_tokens.session_id = sessions.id AND expires_at > $1) \
-             LIMIT $2)",
-        )
-        .bind(Timestamp(now))
-        .bind(batch)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        Ok((refresh_tokens, sessions))
+        .fetch_all(&mut *tx)
+        .await?;
+        let tokens = u64::try_from(expired.len()).unwrap_or(u64::MAX);
+        let mut touched: Vec<String> = expired.into_iter().map(|(id,)| id).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let mut ended = 0;
+        if !touched.is_empty() {
+            let ids = (2..touched.len() + 2)
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "DELETE FROM sessions WHERE id IN ({ids}) AND NOT EXISTS \
+                 (SELECT 1 FROM refresh_tokens \
+                  WHERE refresh_tokens.session_id = sessions.id AND expires_at > $1)"
+            );
+            let mut query = sqlx::query(&sql).bind(Timestamp(now));
+            for id in &touched {
+                query = query.bind(id);
+            }
+            ended = query.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok((tokens, revoked + ended))
     })
 }

@@ -36,6 +36,15 @@ pub async fn count(db: &Db, table: Table) -> i64 {
     on_pool!(db, pool => sqlx::query_scalar(&sql).fetch_one(pool).await.expect("count rows"))
 }
 
+/// Rows of `table` for which `condition` (SQL both backends read alike) holds.
+///
+/// # Panics
+/// When the database fails: a test that cannot look has failed.
+pub async fn count_where(db: &Db, table: Table, condition: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {} WHERE {condition}", table.name());
+    on_pool!(db, pool => sqlx::query_scalar(&sql).fetch_one(pool).await.expect("count rows"))
+}
+
 /// The id of the account named `username` (as typed at sign-up).
 ///
 /// # Panics

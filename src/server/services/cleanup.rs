@@ -15,7 +15,7 @@ use crate::{
 /// How often each instance sweeps.
 const INTERVAL: Duration = Duration::from_secs(300);
 /// Rows per statement.
-const BATCH: i64 = 500;
+pub const BATCH: i64 = 500;
 /// How long SQLite's change log keeps a row, in seconds.
 const CHANGES_KEPT: i64 = db::notify::CHANGES_KEPT.as_secs() as i64;
 /// How long refused mail stays in the queue for the operator to see.
@@ -35,10 +35,28 @@ pub struct Swept {
     pub changes: u64,
 }
 
+impl Swept {
+    /// Each kind of row, by name, with how many went.
+    pub fn counts(&self) -> [(&'static str, u64); 9] {
+        [
+            ("refresh tokens", self.refresh_tokens),
+            ("sessions", self.sessions),
+            ("throttle counters", self.throttles),
+            ("mailed links", self.links),
+            ("log-in challenges", self.challenges),
+            ("passkey ceremonies", self.ceremonies),
+            ("refused mail", self.refused_mail),
+            ("security events", self.events),
+            ("change-log rows", self.changes),
+        ]
+    }
+}
+
 /// Sweeps until nothing is left to delete, a batch at a time.
 ///
 /// # Errors
 /// [`AppError::Internal`] on storage failure.
+#[tracing::instrument(name = "housekeeping", skip_all)]
 pub async fn sweep(services: &Services, batch: i64) -> Result<Swept, AppError> {
     let mut total = Swept::default();
     loop {

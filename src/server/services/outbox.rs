@@ -10,6 +10,7 @@
 use std::{sync::Arc, time::Duration};
 
 use tokio::{sync::Notify, sync::watch, task::JoinHandle};
+use tracing::Instrument;
 
 use crate::server::{
     db::{self, Db, DbError, Tx, outbox::NewMail},
@@ -84,20 +85,23 @@ impl Outbox {
     /// Starts this instance's sender.
     pub fn spawn(&self, db: Db, mailer: Mailer) -> JoinHandle<()> {
         let outbox = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match db::outbox::claim(&db, now(), LEASE_SECONDS).await {
-                    Ok(Some(mail)) => outbox.deliver(&db, &mailer, mail).await,
-                    Ok(None) => {
-                        let _ = tokio::time::timeout(POLL, outbox.wake.notified()).await;
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot read the mail queue");
-                        tokio::time::sleep(POLL).await;
+        tokio::spawn(
+            async move {
+                loop {
+                    match db::outbox::claim(&db, now(), LEASE_SECONDS).await {
+                        Ok(Some(mail)) => outbox.deliver(&db, &mailer, mail).await,
+                        Ok(None) => {
+                            let _ = tokio::time::timeout(POLL, outbox.wake.notified()).await;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot read the mail queue");
+                            tokio::time::sleep(POLL).await;
+                        }
                     }
                 }
             }
-        })
+            .instrument(tracing::info_span!("outbox")),
+        )
     }
 
     async fn deliver(&self, db: &Db, mailer: &Mailer, mail: db::outbox::Claimed) {

@@ -11,6 +11,9 @@
 //! did not read the log for minutes) clears its whole cache, and no entry is trusted for
 //! longer than [`MAX_AGE`] in any case (that also covers a row deleted by hand, which
 //! announces nothing).
+//!
+//! Memory is bounded by `SESSION_CACHE_SIZE` entries, however many sessions exist: sessions
+//! not used for longest go first (see [`Entries`]).
 
 use std::{
     collections::HashMap,
@@ -22,14 +25,12 @@ use std::{
 };
 
 use tokio::sync::broadcast;
+use tracing::Instrument;
 
 use crate::server::db::{self, Db, users::User};
 
 /// The longest an entry is trusted without reading the database again.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
-/// Entries kept at most; past it the cache starts over (a burst of new sessions costs one
-/// read each, never unbounded memory).
-const CAPACITY: usize = 100_000;
 /// The PostgreSQL channel the database announces changes on (named in the migrations).
 const CHANNEL: &str = "latchkey_sessions";
 
@@ -60,6 +61,61 @@ struct Entry {
     cached_at: Instant,
 }
 
+/// The entries, in two generations, for a bound on memory that keeps what is in use: new
+/// entries go into `recent`; when it holds half the capacity it becomes `older` and the
+/// previous `older` is dropped. An entry found in `older` moves back to `recent`, so a session
+/// making requests stays, and one idle for two turns goes (a database read brings it back).
+/// Least recently used out first, at O(1) per request and no list to maintain.
+struct Entries {
+    recent: HashMap<String, Entry>,
+    older: HashMap<String, Entry>,
+    /// Entries per generation: half the capacity, at least one.
+    turn_at: usize,
+    /// No entries at all (`SESSION_CACHE_SIZE=0`).
+    off: bool,
+}
+
+impl Entries {
+    fn new(capacity: usize) -> Self {
+        Self {
+            recent: HashMap::new(),
+            older: HashMap::new(),
+            turn_at: (capacity / 2).max(1),
+            off: capacity == 0,
+        }
+    }
+
+    fn insert(&mut self, session_id: String, entry: Entry) {
+        if self.off {
+            return;
+        }
+        self.recent.insert(session_id, entry);
+        if self.recent.len() >= self.turn_at {
+            self.older = std::mem::take(&mut self.recent);
+        }
+    }
+
+    fn remove(&mut self, session_id: &str) {
+        self.recent.remove(session_id);
+        self.older.remove(session_id);
+    }
+
+    fn retain(&mut self, keep: impl Fn(&Entry) -> bool) {
+        self.recent.retain(|_, e| keep(e));
+        self.older.retain(|_, e| keep(e));
+    }
+
+    fn clear(&mut self) {
+        self.recent.clear();
+        self.older.clear();
+    }
+}
+
+/// An entry of this session and user, still young enough to trust.
+fn usable(entry: Option<&Entry>, user_id: i64) -> Option<&Entry> {
+    entry.filter(|e| e.user.id == user_id && e.cached_at.elapsed() < MAX_AGE)
+}
+
 /// The cache. Cheap to clone (shared).
 #[derive(Clone)]
 pub struct SessionCache {
@@ -67,7 +123,7 @@ pub struct SessionCache {
 }
 
 struct Inner {
-    entries: RwLock<HashMap<String, Entry>>,
+    entries: RwLock<Entries>,
     /// Bumped by every change, so a read that raced a change is not cached.
     generation: AtomicU64,
     misses: AtomicU64,
@@ -79,12 +135,12 @@ struct Inner {
 pub struct Generation(u64);
 
 impl SessionCache {
-    /// A cache that hears of no change but those applied to it: for a process that makes
-    /// changes and serves nobody (the command line).
-    pub fn unshared() -> Self {
+    /// A cache of at most `capacity` sessions that hears of no change but those applied to
+    /// it: for a process that makes changes and serves nobody (the command line).
+    pub fn unshared(capacity: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
-                entries: RwLock::new(HashMap::new()),
+                entries: RwLock::new(Entries::new(capacity)),
                 generation: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
                 changes: broadcast::channel(1024).0,
@@ -92,14 +148,14 @@ impl SessionCache {
         }
     }
 
-    /// A cache for this database, listening for its announcements before returning, so
-    /// nothing announced after this call is missed.
+    /// A cache of at most `capacity` sessions for this database, listening for its
+    /// announcements before returning, so nothing announced after this call is missed.
     ///
     /// # Errors
     /// The error connecting the listener.
-    pub async fn start(db: &Db) -> Result<Self, db::DbError> {
+    pub async fn start(db: &Db, capacity: usize) -> Result<Self, db::DbError> {
         let mut listener = db::notify::listen(db, CHANNEL).await?;
-        let cache = Self::unshared();
+        let cache = Self::unshared(capacity);
         let weak = Arc::downgrade(&cache.inner);
         tokio::spawn(async move {
             let mut failing = false;
@@ -128,7 +184,7 @@ impl SessionCache {
                     }
                 }
             }
-        });
+        }.instrument(tracing::info_span!("session_changes")));
         Ok(cache)
     }
 
@@ -138,15 +194,27 @@ impl SessionCache {
 
     /// The cached user of a live session, if cached recently.
     pub fn get(&self, session_id: &str, user_id: i64) -> Option<User> {
-        let entries = self.inner.entries.read().ok()?;
-        let hit = entries
-            .get(session_id)
-            .filter(|e| e.user.id == user_id && e.cached_at.elapsed() < MAX_AGE)
-            .map(|e| e.user.clone());
+        let hit = self.lookup(session_id, user_id);
         if hit.is_none() {
             self.inner.misses.fetch_add(1, Ordering::Relaxed);
         }
         hit
+    }
+
+    fn lookup(&self, session_id: &str, user_id: i64) -> Option<User> {
+        {
+            let entries = self.inner.entries.read().ok()?;
+            if let Some(entry) = usable(entries.recent.get(session_id), user_id) {
+                return Some(entry.user.clone());
+            }
+            usable(entries.older.get(session_id), user_id)?;
+        }
+        // Used again: back into the recent generation (a change meanwhile may have removed it).
+        let mut entries = self.inner.entries.write().ok()?;
+        let entry = entries.older.remove(session_id)?;
+        let user = usable(Some(&entry), user_id).map(|e| e.user.clone());
+        entries.insert(session_id.to_string(), entry);
+        user
     }
 
     /// Caches a session read from the database, unless something changed since `read_at`.
@@ -156,12 +224,6 @@ impl SessionCache {
         };
         if self.inner.generation.load(Ordering::SeqCst) != read_at.0 {
             return;
-        }
-        if entries.len() >= CAPACITY {
-            entries.retain(|_, e| e.cached_at.elapsed() < MAX_AGE);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
         }
         entries.insert(
             session_id.to_string(),
@@ -178,10 +240,8 @@ impl SessionCache {
         if let Ok(mut entries) = self.inner.entries.write() {
             self.inner.generation.fetch_add(1, Ordering::SeqCst);
             match change {
-                Change::Session(sid) => {
-                    entries.remove(sid);
-                }
-                Change::User(id) => entries.retain(|_, e| e.user.id != *id),
+                Change::Session(sid) => entries.remove(sid),
+                Change::User(id) => entries.retain(|e| e.user.id != *id),
                 Change::All => entries.clear(),
             }
         }
@@ -191,6 +251,15 @@ impl SessionCache {
     /// Every change applied from now on, wherever it came from.
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.inner.changes.subscribe()
+    }
+
+    /// Sessions held.
+    #[cfg(test)]
+    pub fn held(&self) -> usize {
+        self.inner
+            .entries
+            .read()
+            .map_or(0, |e| e.recent.len() + e.older.len())
     }
 
     /// How many look-ups went to the database.
@@ -234,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_a_change_is_not_cached() {
-        let cache = SessionCache::unshared();
+        let cache = SessionCache::unshared(16);
         let before = cache.generation();
         cache.apply(&Change::Session("s1".into()));
         cache.put(before, "s1", user(1));
@@ -245,8 +314,29 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_keeps_at_most_its_capacity_and_what_is_in_use() {
+        let cache = SessionCache::unshared(4);
+        cache.put(cache.generation(), "a", user(1));
+        cache.put(cache.generation(), "b", user(2));
+        assert!(cache.get("a", 1).is_some(), "a is used again");
+        cache.put(cache.generation(), "c", user(3));
+        assert!(cache.get("b", 2).is_none(), "b went unused for two turns");
+        assert!(cache.get("a", 1).is_some() && cache.get("c", 3).is_some());
+        for n in 0..1000 {
+            cache.put(cache.generation(), &format!("s{n}"), user(n));
+        }
+        assert!(cache.held() <= 4, "{} entries", cache.held());
+        let off = SessionCache::unshared(0);
+        off.put(off.generation(), "a", user(1));
+        assert!(
+            off.get("a", 1).is_none(),
+            "SESSION_CACHE_SIZE=0 caches nothing"
+        );
+    }
+
+    #[test]
     fn a_user_change_drops_every_session_of_that_user_only() {
-        let cache = SessionCache::unshared();
+        let cache = SessionCache::unshared(16);
         cache.put(cache.generation(), "a", user(1));
         cache.put(cache.generation(), "b", user(1));
         cache.put(cache.generation(), "c", user(2));

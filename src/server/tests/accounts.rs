@@ -122,7 +122,7 @@ async fn concurrent_sign_ups_with_one_email_create_one_account(backend: Backend)
     assert_eq!(count, 1);
 }
 
-async fn logging_in_works_with_email_or_username(backend: Backend) {
+pub(super) async fn logging_in_works_with_email_or_username(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signed_up("grace").await;
     for login in ["grace", "GRACE@example.com", "Grace"] {
@@ -199,7 +199,7 @@ async fn login_sends_to_next_only_within_the_site(backend: Backend) {
     }
 }
 
-async fn the_profile_form_saves_and_validates(backend: Backend) {
+pub(super) async fn the_profile_form_saves_and_validates(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signed_up("alan").await;
     app.signed_up("taken").await;
@@ -336,7 +336,9 @@ on_both_backends!(
     changing_the_password_ends_the_other_sessions,
 );
 
-async fn deleting_the_account_removes_every_row_and_mails_a_last_notice(backend: Backend) {
+pub(super) async fn deleting_the_account_removes_every_row_and_mails_a_last_notice(
+    backend: Backend,
+) {
     let (app, sink) = super::helpers::spawn_with_mail(backend, &[]).await;
     let mut delivery = app.state.services.outbox.delivery();
     app.signed_up("ada").await;

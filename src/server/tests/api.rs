@@ -97,7 +97,7 @@ async fn token_verify_accepts_both_types_and_says_why_not(backend: Backend) {
     assert_eq!(bad["messages"][0]["code"], "token_invalid");
 }
 
-async fn token_refresh_rotates_and_the_used_token_stops_verifying(backend: Backend) {
+pub(super) async fn token_refresh_rotates_and_the_used_token_stops_verifying(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, refresh) = registered(&app, "grace").await;
     let (status, pair) = post(&app, "/api/token/refresh", json!({ "refresh": refresh })).await;
@@ -113,7 +113,7 @@ async fn token_refresh_rotates_and_the_used_token_stops_verifying(backend: Backe
     );
 }
 
-async fn token_blacklist_ends_the_session_and_its_access_tokens(backend: Backend) {
+pub(super) async fn token_blacklist_ends_the_session_and_its_access_tokens(backend: Backend) {
     let app = spawn_app(backend).await;
     let (access, refresh) = registered(&app, "grace").await;
     assert_eq!(
@@ -276,7 +276,7 @@ async fn the_jwt_prefix_can_be_allowed_for_old_clients(backend: Backend) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-async fn me_can_be_patched_and_the_password_changed(backend: Backend) {
+pub(super) async fn me_can_be_patched_and_the_password_changed(backend: Backend) {
     let app = spawn_app(backend).await;
     let (access, _) = registered(&app, "barbara").await;
     let (other_access, other_refresh) = {

@@ -15,7 +15,7 @@ async fn sessions_of(app: &TestApp, bearer: &str) -> Vec<Value> {
     response.json().await.expect("json")
 }
 
-async fn each_device_is_listed_and_can_be_signed_out(backend: Backend) {
+pub(super) async fn each_device_is_listed_and_can_be_signed_out(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signed_up("ada").await;
     let (laptop, _) = browser();
@@ -113,7 +113,7 @@ async fn another_accounts_session_cannot_be_signed_out(backend: Backend) {
     assert_eq!(sessions_of(&app, &format!("Bearer {ada}")).await.len(), 1);
 }
 
-async fn the_activity_log_lists_security_events(backend: Backend) {
+pub(super) async fn the_activity_log_lists_security_events(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signed_up("linus").await;
     let (attacker, _) = browser();

@@ -210,7 +210,7 @@ async fn verification_off_sends_nothing(backend: Backend) {
     );
 }
 
-async fn changing_the_address_waits_for_the_new_one_to_confirm(backend: Backend) {
+pub(super) async fn changing_the_address_waits_for_the_new_one_to_confirm(backend: Backend) {
     let (app, sink) = spawn_with_mail(backend, SITE).await;
     app.signed_up("barbara").await;
     let change = |password: &'static str, new_email: &'static str| {

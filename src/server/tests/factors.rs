@@ -227,7 +227,9 @@ async fn an_app_gates_log_in_only_once_a_code_confirmed_it(backend: Backend) {
     assert!(again["mfa_token"][0].as_str().is_some(), "{again}");
 }
 
-async fn codes_work_once_within_a_step_of_drift_and_recovery_codes_once(backend: Backend) {
+pub(super) async fn codes_work_once_within_a_step_of_drift_and_recovery_codes_once(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
     let (access, _) = registered(&app, "ada").await;
     let (totp, confirmed_at, codes) = enrolled(&app, &access).await;

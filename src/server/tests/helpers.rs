@@ -194,7 +194,7 @@ async fn spawn_on(
     dir: tempfile::TempDir,
     extra: &[(&str, &str)],
 ) -> TestApp {
-    crate::server::http::telemetry::init();
+    super::plans::init_logging();
     let mut vars: HashMap<String, String> = [
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
         ("JWT_SECRET", "test-secret-test-secret-test-secret!"),

@@ -179,7 +179,7 @@ async fn sign_in_verifying(
     .await
 }
 
-async fn a_passkey_registers_on_one_instance_and_signs_in_on_another(backend: Backend) {
+pub(super) async fn a_passkey_registers_on_one_instance_and_signs_in_on_another(backend: Backend) {
     let app = spawn(backend).await;
     let peer = spawn_peer_with(&app, &[("WEBAUTHN_ORIGINS", ORIGIN)]).await;
     let (access, _) = registered(&app, "pia").await;
@@ -305,7 +305,7 @@ async fn a_cloned_authenticator_is_refused_by_its_counter(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "the original goes on: {pair}");
 }
 
-async fn passkeys_are_renamed_and_removed_by_their_owner_only(backend: Backend) {
+pub(super) async fn passkeys_are_renamed_and_removed_by_their_owner_only(backend: Backend) {
     let app = spawn(backend).await;
     let (owner, _) = registered(&app, "sam").await;
     let (other, _) = registered(&app, "tess").await;

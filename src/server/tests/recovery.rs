@@ -43,7 +43,7 @@ async fn reset_mail(sink: &MailSink, email: &str, nth: usize) -> Mail {
     mail
 }
 
-async fn a_reset_link_sets_a_new_password_and_ends_every_session(backend: Backend) {
+pub(super) async fn a_reset_link_sets_a_new_password_and_ends_every_session(backend: Backend) {
     let (app, sink) = spawn_with_mail(backend, &[]).await;
     app.signed_up("ada").await;
     let _ = sink.first_to("ada@example.com").await; // the verification mail

@@ -144,7 +144,7 @@ async fn a_password_change_ends_the_other_sessions_access_tokens_at_once(backend
     );
 }
 
-async fn dead_rows_are_swept_in_small_batches(backend: Backend) {
+pub(super) async fn dead_rows_are_swept_in_small_batches(backend: Backend) {
     let app = spawn_app(backend).await;
     registered(&app, "ada").await;
     let mut refresh_tokens = Vec::new();
@@ -274,7 +274,9 @@ async fn two_instances_on_postgres_share_sessions_and_revocations() {
 
 /// What an operator changes by hand in the database is refused by every instance within a
 /// second: the database itself announces it (see `db::notify`).
-async fn every_instance_refuses_within_a_second_what_an_operator_changed_by_hand(backend: Backend) {
+pub(super) async fn every_instance_refuses_within_a_second_what_an_operator_changed_by_hand(
+    backend: Backend,
+) {
     let first = spawn_app(backend).await;
     let second = spawn_peer(&first).await;
     let (ada, _) = registered(&first, "ada").await;

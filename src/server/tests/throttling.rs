@@ -40,7 +40,7 @@ fn retry_after(response: &reqwest::Response) -> u64 {
         .expect("a Retry-After header in seconds")
 }
 
-async fn failed_log_ins_back_off_per_account_known_or_not(backend: Backend) {
+pub(super) async fn failed_log_ins_back_off_per_account_known_or_not(backend: Backend) {
     let app = spawn_app(backend).await;
     registered(&app, "ada").await;
     for account in ["ada", "nobody"] {
