@@ -6,6 +6,8 @@
 CREATE INDEX refresh_tokens_expires_at ON refresh_tokens (expires_at);
 CREATE INDEX sessions_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
 CREATE INDEX mail_outbox_failed ON mail_outbox (failed_at) WHERE failed_at IS NOT NULL;
+-- The sender takes a person's next mail only once their earlier ones are gone.
+CREATE INDEX mail_outbox_recipient ON mail_outbox (recipient, id) WHERE failed_at IS NULL;
 -- The sweep now ends a session when it deletes the session's last unexpired token; a session
 -- the earlier sweep's separate statements left without any token goes now.
 DELETE FROM sessions

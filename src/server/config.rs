@@ -147,6 +147,8 @@ pub struct MailSettings {
     smtp_url: Option<SecretString>,
     /// The `From:` mailbox, `Name <address>` or a plain address.
     pub from: lettre::message::Mailbox,
+    /// Mails each instance delivers at once, each on its own SMTP connection.
+    pub connections: usize,
 }
 
 impl MailSettings {
@@ -161,6 +163,7 @@ impl std::fmt::Debug for MailSettings {
         f.debug_struct("MailSettings")
             .field("smtp_url", &self.smtp_url().map(redacted))
             .field("from", &self.from.to_string())
+            .field("connections", &self.connections)
             .finish()
     }
 }
@@ -467,7 +470,11 @@ fn mail(
                 .map_err(|_| bad("SITE_URL", "gives no host a sender address can use"))?,
         ),
     };
-    Ok(MailSettings { smtp_url, from })
+    Ok(MailSettings {
+        smtp_url,
+        from,
+        connections: count(get, "SMTP_CONNECTIONS", 8, 1..=100)?,
+    })
 }
 
 fn accounts(get: &impl Fn(&str) -> Option<String>) -> Result<AccountSettings, ConfigError> {

@@ -11,6 +11,7 @@ use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::SinglePart,
     message::{Mailbox, MultiPart, header::ContentType},
+    transport::smtp::PoolConfig,
 };
 use url::Url;
 
@@ -64,6 +65,8 @@ pub struct Mailer {
     from: Mailbox,
     /// For logs: the SMTP server (no password) or the folder.
     destination: String,
+    /// Mails on their way at once: the SMTP pool's size.
+    connections: usize,
 }
 
 impl Mailer {
@@ -80,6 +83,10 @@ impl Mailer {
                         reason: e.to_string(),
                     })?
                     .timeout(Some(SMTP_TIMEOUT))
+                    .pool_config(
+                        PoolConfig::new()
+                            .max_size(u32::try_from(settings.connections).unwrap_or(u32::MAX)),
+                    )
                     .build();
                 (Transport::Smtp(transport), format!("SMTP server {shown}"))
             }
@@ -97,12 +104,18 @@ impl Mailer {
             transport: std::sync::Arc::new(transport),
             from: settings.from.clone(),
             destination,
+            connections: settings.connections,
         })
     }
 
     /// Where mail goes, for the log line at start.
     pub fn destination(&self) -> &str {
         &self.destination
+    }
+
+    /// How many mails may be on their way at once (`SMTP_CONNECTIONS`).
+    pub fn connections(&self) -> usize {
+        self.connections
     }
 
     /// Sends one mail.

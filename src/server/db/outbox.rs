@@ -47,9 +47,12 @@ pub struct Claimed {
     pub created_at: Timestamp,
 }
 
-/// Claims the oldest due mail for `lease` seconds, if any. Of several senders racing, each
-/// gets a different mail: PostgreSQL skips rows another sender has locked, SQLite runs one
-/// writer at a time, and the lease is checked again on the row being updated.
+/// Claims the oldest due mail for `lease` seconds, if any, of those whose recipient has no
+/// earlier mail still queued (being sent, or waiting to be tried again): mails in flight at
+/// once go to different people, and each person's arrive in the order they were queued. Of
+/// several senders racing, each gets a different mail: PostgreSQL skips rows another sender
+/// has locked, SQLite runs one writer at a time, and the lease is checked again on the row
+/// being updated.
 ///
 /// # Errors
 /// The database error.
@@ -60,8 +63,11 @@ pub async fn claim(db: &Db, now: i64, lease: i64) -> Result<Option<Claimed>, DbE
     };
     let sql = format!(
         "UPDATE mail_outbox SET locked_until = $2, attempts = attempts + 1 \
-         WHERE id = (SELECT id FROM mail_outbox WHERE failed_at IS NULL \
+         WHERE id = (SELECT id FROM mail_outbox AS m WHERE failed_at IS NULL \
                      AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1) \
+                     AND NOT EXISTS (SELECT 1 FROM mail_outbox AS earlier \
+                                     WHERE earlier.recipient = m.recipient AND earlier.id < m.id \
+                                     AND earlier.failed_at IS NULL) \
                      ORDER BY next_attempt_at, id LIMIT 1{skip_locked}) \
          AND failed_at IS NULL AND (locked_until IS NULL OR locked_until <= $1) \
          RETURNING id, recipient, subject, text_body, html_body, attempts, created_at"

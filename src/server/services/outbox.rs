@@ -9,7 +9,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use tokio::{sync::Notify, sync::watch, task::JoinHandle};
+use tokio::{
+    sync::{Notify, watch},
+    task::{JoinHandle, JoinSet},
+};
 use tracing::Instrument;
 
 use crate::server::{
@@ -82,14 +85,30 @@ impl Outbox {
         self.delivery.subscribe()
     }
 
-    /// Starts this instance's sender.
+    /// Starts this instance's sender: up to `SMTP_CONNECTIONS` mails on their way at once.
+    /// SMTP is a conversation of round trips (and lettre's last write of each message waits
+    /// out Nagle's algorithm against the server's delayed acknowledgement, ~40 ms), so one
+    /// mail at a time would leave the connection idle most of the time. Aborting the sender
+    /// aborts the deliveries in flight: their leases run out and they are sent again.
     pub fn spawn(&self, db: Db, mailer: Mailer) -> JoinHandle<()> {
         let outbox = self.clone();
         tokio::spawn(
             async move {
+                let mut in_flight = JoinSet::new();
                 loop {
+                    while in_flight.try_join_next().is_some() {}
+                    if in_flight.len() >= mailer.connections() {
+                        in_flight.join_next().await;
+                        continue;
+                    }
                     match db::outbox::claim(&db, now(), LEASE_SECONDS).await {
-                        Ok(Some(mail)) => outbox.deliver(&db, &mailer, mail).await,
+                        Ok(Some(mail)) => {
+                            let (outbox, db, mailer) = (outbox.clone(), db.clone(), mailer.clone());
+                            in_flight.spawn(
+                                async move { outbox.deliver(&db, &mailer, mail).await }
+                                    .in_current_span(),
+                            );
+                        }
                         Ok(None) => {
                             let _ = tokio::time::timeout(POLL, outbox.wake.notified()).await;
                         }

@@ -123,7 +123,9 @@ impl MailSink {
         let mut server = Server::new(keeper);
         server
             .with_name("sink.test")
-            .with_num_threads(2)
+            // A thread per connection, and lettre keeps its connections open between mails:
+            // two instances' full pools (SMTP_CONNECTIONS, 8 each) and then some.
+            .with_num_threads(32)
             .with_ssl(SslConfig::None)
             .expect("no TLS")
             .with_tcp_listener(listener);
@@ -177,16 +179,23 @@ impl MailSink {
 
     /// Waits for a mail to `to` whose subject contains `subject`, and returns it.
     pub async fn about(&self, to: &str, subject: &str) -> Mail {
+        self.nth_about(to, subject, 1).await
+    }
+
+    /// Waits for the `nth` (from 1) mail to `to` whose subject contains `subject`, and returns
+    /// it.
+    pub async fn nth_about(&self, to: &str, subject: &str, nth: usize) -> Mail {
         let mut arrived = self.arrived.clone();
         let find = || {
             self.to(to)
                 .into_iter()
-                .find(|m| m.subject.contains(subject))
+                .filter(|m| m.subject.contains(subject))
+                .nth(nth - 1)
         };
         let found = tokio::time::timeout(PATIENCE, arrived.wait_for(|_| find().is_some())).await;
         assert!(
             found.is_ok(),
-            "no mail to {to} about {subject:?}; got {:?}",
+            "no mail {nth} to {to} about {subject:?}; got {:?}",
             self.all()
         );
         find().expect("found")

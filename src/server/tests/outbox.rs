@@ -34,8 +34,9 @@ async fn until(
     *reached
 }
 
-/// Queues `count` mails straight into the outbox, as use cases do, and wakes `apps`.
-async fn queue(apps: &[&TestApp], count: usize) {
+/// Queues `count` mails straight into the outbox, as use cases do, to `recipients` people in
+/// turn, and wakes `apps`.
+async fn queue(apps: &[&TestApp], count: usize, recipients: usize) {
     let db = &apps[0].state.services.db;
     let mut tx = db.begin().await.expect("begin");
     for n in 0..count {
@@ -44,7 +45,8 @@ async fn queue(apps: &[&TestApp], count: usize) {
             text: format!("Body {n}"),
             html: format!("<p>Body {n}</p>"),
         };
-        Outbox::queue(&mut tx, None, &format!("person{n}@example.com"), &mail)
+        let to = format!("person{}@example.com", n % recipients);
+        Outbox::queue(&mut tx, None, &to, &mail)
             .await
             .expect("queue");
     }
@@ -97,7 +99,7 @@ async fn two_instances_on_one_queue_send_each_mail_once(_: Backend) {
         first.state.services.outbox.delivery(),
         second.state.services.outbox.delivery(),
     );
-    queue(&[&first, &second], MAILS).await;
+    queue(&[&first, &second], MAILS, MAILS).await;
     let mails = sink.wait_for_count(MAILS).await;
     let ids: HashSet<_> = mails.iter().map(|m| m.message_id.clone()).collect();
     assert_eq!(ids.len(), MAILS, "no mail twice");
@@ -179,7 +181,30 @@ async fn a_refused_mail_is_kept_for_the_operator(backend: Backend) {
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
 }
 
+/// Several mails are on their way at once, yet each person gets theirs in the order they were
+/// queued (a newer link arrives after the one it replaced): a person's next mail waits for
+/// their previous one.
+async fn each_person_gets_their_mails_in_the_order_they_were_queued(backend: Backend) {
+    const MAILS: usize = 60;
+    const PEOPLE: usize = 4;
+    let sink = MailSink::start();
+    let app = spawn_app_with(backend, &[("SMTP_URL", sink.url.as_str())]).await;
+    queue(&[&app], MAILS, PEOPLE).await;
+    let mails = sink.wait_for_count(MAILS).await;
+    for person in 0..PEOPLE {
+        let to = format!("person{person}@example.com");
+        let order: Vec<usize> = mails
+            .iter()
+            .filter(|m| m.to.contains(&to))
+            .filter_map(|m| m.subject.strip_prefix("Mail ")?.parse().ok())
+            .collect();
+        let queued: Vec<usize> = (person..MAILS).step_by(PEOPLE).collect();
+        assert_eq!(order, queued, "{to}");
+    }
+}
+
 on_both_backends!(
+    each_person_gets_their_mails_in_the_order_they_were_queued,
     mail_queued_while_smtp_is_down_goes_out_once_it_is_back,
     without_smtp_mail_is_written_to_the_outbox_folder,
     a_refused_mail_is_kept_for_the_operator,

@@ -36,11 +36,9 @@ async fn reset(app: &TestApp, uid: &str, token: &str, password: &str) -> reqwest
     .await
 }
 
-/// The reset mail for `email` (the `nth` mail to it).
+/// The `nth` reset mail to `email`.
 async fn reset_mail(sink: &MailSink, email: &str, nth: usize) -> Mail {
-    let mail = sink.nth_to(email, nth).await;
-    assert!(mail.subject.contains("Reset your"), "{}", mail.subject);
-    mail
+    sink.nth_about(email, "Reset your", nth).await
 }
 
 pub(super) async fn a_reset_link_sets_a_new_password_and_ends_every_session(backend: Backend) {
@@ -53,7 +51,7 @@ pub(super) async fn a_reset_link_sets_a_new_password_and_ends_every_session(back
     let asked = forgot(&app, "Ada@Example.com").await;
     assert_eq!(asked.status(), StatusCode::OK);
     assert_eq!(location(&asked).as_deref(), Some("/forgot-password?sent=1"));
-    let mail = reset_mail(&sink, "ada@example.com", 2).await;
+    let mail = reset_mail(&sink, "ada@example.com", 1).await;
     let (uid, token) = reset_link(&app, &mail);
     assert_eq!(
         uid,
@@ -163,7 +161,7 @@ async fn unknown_and_known_addresses_get_the_same_answer(backend: Backend) {
     let note = sink.first_to("nobody@example.com").await;
     assert!(note.text.contains("no account has it"), "{}", note.text);
     assert!(!note.text.contains("/reset-password"), "{}", note.text);
-    reset_mail(&sink, "grace@example.com", 2).await;
+    reset_mail(&sink, "grace@example.com", 1).await;
 }
 
 async fn a_newer_link_or_another_password_change_kills_a_link(backend: Backend) {
@@ -173,12 +171,12 @@ async fn a_newer_link_or_another_password_change_kills_a_link(backend: Backend) 
         forgot(&app, "linus@example.com").await.status(),
         StatusCode::OK
     );
-    let (uid, first) = reset_link(&app, &reset_mail(&sink, "linus@example.com", 2).await);
+    let (uid, first) = reset_link(&app, &reset_mail(&sink, "linus@example.com", 1).await);
     assert_eq!(
         forgot(&app, "linus@example.com").await.status(),
         StatusCode::OK
     );
-    let (_, second) = reset_link(&app, &reset_mail(&sink, "linus@example.com", 3).await);
+    let (_, second) = reset_link(&app, &reset_mail(&sink, "linus@example.com", 2).await);
     assert_eq!(
         reset(&app, &uid, &first, NEW_PASSWORD).await.status(),
         StatusCode::BAD_REQUEST,
@@ -211,18 +209,14 @@ async fn a_newer_link_or_another_password_change_kills_a_link(backend: Backend) 
             .status(),
         StatusCode::BAD_REQUEST
     );
-    let notice = sink.nth_to("linus@example.com", 4).await;
-    assert!(
-        notice.subject.contains("password was changed"),
-        "{}",
-        notice.subject
-    );
+    sink.about("linus@example.com", "password was changed")
+        .await;
 
     assert_eq!(
         forgot(&app, "linus@example.com").await.status(),
         StatusCode::OK
     );
-    let (_, third) = reset_link(&app, &reset_mail(&sink, "linus@example.com", 5).await);
+    let (_, third) = reset_link(&app, &reset_mail(&sink, "linus@example.com", 3).await);
     testing::expire_links(&app.state.services.db).await;
     assert_eq!(
         reset(&app, &uid, &third, "yet another passphrase")
@@ -241,7 +235,7 @@ async fn a_link_works_only_with_its_own_uid(backend: Backend) {
         forgot(&app, "ken@example.com").await.status(),
         StatusCode::OK
     );
-    let (_, token) = reset_link(&app, &reset_mail(&sink, "ken@example.com", 2).await);
+    let (_, token) = reset_link(&app, &reset_mail(&sink, "ken@example.com", 1).await);
     let dennis = links::encode_uid(testing::user_id(&app.state.services.db, "dennis").await);
     for uid in [dennis.as_str(), "garbage", ""] {
         let refused = reset(&app, uid, &token, NEW_PASSWORD).await;
@@ -279,7 +273,7 @@ async fn without_javascript_a_failed_reset_returns_to_its_page(backend: Backend)
         forgot(&app, "edsger@example.com").await.status(),
         StatusCode::OK
     );
-    let (uid, token) = reset_link(&app, &reset_mail(&sink, "edsger@example.com", 2).await);
+    let (uid, token) = reset_link(&app, &reset_mail(&sink, "edsger@example.com", 1).await);
     // The page sends no Referer (no-referrer): the form post still comes back to it.
     let response = app
         .client
