@@ -109,8 +109,13 @@ impl Outbox {
                                     .in_current_span(),
                             );
                         }
+                        // Nothing due, or nothing whose recipient's earlier mail is gone: the
+                        // next chance is new mail, or a delivery in flight ending.
                         Ok(None) => {
-                            let _ = tokio::time::timeout(POLL, outbox.wake.notified()).await;
+                            tokio::select! {
+                                _ = in_flight.join_next(), if !in_flight.is_empty() => {}
+                                _ = tokio::time::timeout(POLL, outbox.wake.notified()) => {}
+                            }
                         }
                         Err(error) => {
                             tracing::warn!(%error, "cannot read the mail queue");
