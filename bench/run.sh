@@ -5,7 +5,8 @@
 # BENCH_SECONDS sets each run's length (default 5). Then bench/mail.py gives the mail figures
 # (delivery latency to an SMTP server, reset timing for known and unknown addresses), and
 # bench/admin.py the admin API's list and search with 1,000,000 accounts, and bench/growth.py
-# every request path at 10,000, 100,000 and 1,000,000 accounts (with memory and housekeeping).
+# every request path at 10,000, 100,000 and 1,000,000 accounts (with memory and housekeeping),
+# and bench/outbox.py mail at volume (queue and drain rates, requests during a drain).
 # The criterion micro-benchmarks are a separate command: cargo bench --features ssr --bench micro
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,3 +30,4 @@ python3 bench/drive.py "$@"
 python3 bench/mail.py
 python3 bench/admin.py
 python3 bench/growth.py
+python3 bench/outbox.py
