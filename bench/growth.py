@@ -426,11 +426,23 @@ def table(results, sizes):
         print("| RSS MB idle / with every session cached (sessions) | " + " | ".join(cells) + " | |")
 
 
+def parse_with_backends(parser, output):
+    """Adds what every database benchmark takes (--backend, --postgres, --output), parses, and
+    checks that the release binary is built: (args, the backends to run)."""
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--postgres", default=os.environ.get(
+        "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--output", default=str(ROOT / "bench" / output))
+    args = parser.parse_args()
+    if not BINARY.exists():
+        raise SystemExit(f"{BINARY} is missing: run bench/run.sh, which builds it")
+    return args, ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000",
                         type=lambda v: [int(x) for x in v.split(",")])
-    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 5)))
     parser.add_argument("--sweep-rows", type=int, default=1_000_000,
@@ -438,13 +450,7 @@ def main():
                              "(0: skip)")
     parser.add_argument("--sweep-only", action="store_true",
                         help="seed the largest size and measure only the big sweep")
-    parser.add_argument("--postgres", default=os.environ.get(
-        "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--output", default=str(ROOT / "bench" / "growth.json"))
-    args = parser.parse_args()
-    if not BINARY.exists():
-        raise SystemExit(f"{BINARY} is missing: run bench/run.sh, which builds it")
-    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    args, backends = parse_with_backends(parser, "growth.json")
     results = {name: run_backend(name, args) for name in backends}
     Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
     if not args.sweep_only:

@@ -26,8 +26,8 @@ import time
 import warnings
 from pathlib import Path
 
-from drive import BINARY, PASSWORD, ROOT, USER, Server, call, free_port, wrk
-from growth import Backend, psql
+from drive import PASSWORD, USER, Server, call, free_port, wrk
+from growth import Backend, parse_with_backends, psql
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -170,16 +170,9 @@ def main():
     parser.add_argument("--limit", type=int, default=1800, help="seconds a drain may take")
     parser.add_argument("--load-seconds", type=int, default=30,
                         help="seconds of GET /api/me load at the start of each drain")
-    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--postgres", default=os.environ.get(
-        "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--output", default=str(ROOT / "bench" / "outbox.json"))
-    args = parser.parse_args()
-    if not BINARY.exists():
-        raise SystemExit(f"{BINARY} is missing: run bench/run.sh, which builds it")
+    args, backends = parse_with_backends(parser, "outbox.json")
     sink = Sink(free_port())
     threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.05}, daemon=True).start()
-    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     results = {name: run_backend(name, args, sink) for name in backends}
     Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.output}")

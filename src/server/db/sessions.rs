@@ -365,7 +365,8 @@ pub async fn sweep(db: &Db, now: i64, batch: i64) -> Result<(u64, u64), DbError>
                  (SELECT 1 FROM refresh_tokens \
                   WHERE refresh_tokens.session_id = sessions.id AND expires_at > $1)"
             );
-            let mut query = sqlx::query(&sql).bind(Timestamp(now));
+            // Its text changes with the number of sessions: not one for the statement cache.
+            let mut query = sqlx::query(&sql).persistent(false).bind(Timestamp(now));
             for id in &touched {
                 query = query.bind(id);
             }
