@@ -16,7 +16,7 @@ import sqlite3
 import tempfile
 import time
 
-from drive import BINARY, PASSWORD, Server, call, wrk
+from drive import BINARY, Server, call, superuser_token, wrk
 
 # What a seeded account's password hash is: not a valid hash, so nobody logs in as one.
 NO_PASSWORD = "!unusable"
@@ -50,19 +50,6 @@ def seed_postgres(url, count):
     )
     subprocess.run(["psql", url, "-qc", sql], check=True)
     return time.monotonic() - started
-
-
-def superuser_token(server, data_dir, database_url):
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "DATA_DIR": data_dir,
-        "DATABASE_URL": database_url,
-        "JWT_SECRET": server.secret,
-        "LATCHKEY_SUPERUSER_PASSWORD": PASSWORD,
-    }
-    subprocess.run([str(BINARY), "createsuperuser", "--no-input", "--username", "admin",
-                    "--email", "admin@example.com"], env=env, check=True, capture_output=True)
-    return call(server.base, "/api/token", {"username": "admin", "password": PASSWORD})["access"]
 
 
 def bench(backend, args):

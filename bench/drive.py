@@ -34,13 +34,19 @@ SCENARIOS = [
     ("verify", "verify.lua", "/api/token/verify", None),
     ("me", "me.lua", "/api/me", None),
     ("profile", "profile.lua", "/profile", None),
+    ("login_page", "page.lua", "/login", None),
+    ("signup_page", "page.lua", "/signup", None),
+    ("admin_page", "admin_page.lua", "/admin", None),
     ("refresh", "refresh.lua", "/api/token/refresh", None),
     ("login_single", "login.lua", "/api/token", 1),
     ("login", "login.lua", "/api/token", "cores"),
     ("login_flood", "login.lua", "/api/token", None),
 ]
 
-TARGETS = {"verify": 0.7, "me": 0.4, "profile": 0.2}
+TARGETS = {"verify": 0.7, "me": 0.4, "profile": 0.3, "login_page": 0.4, "signup_page": 0.4,
+           "admin_page": 0.2}
+# Server-rendered pages, whose p99 at --connections stays under 3x the static file's.
+PAGES = ("profile", "login_page", "signup_page", "admin_page")
 # Against the bare axum server's `/me` (bench/bare.rs): the same HS256 check and nothing else.
 BARE_TARGETS = {"verify": 0.6, "me": 0.6}
 
@@ -79,7 +85,11 @@ def reset_peak_rss(pid):
 
 
 class Server:
-    def __init__(self, backend, database_url, data_dir, extra_env=None):
+    """The release binary (or `binary`) on a free port, run under `wrapper` (a command prefix,
+    such as valgrind's) if given."""
+
+    def __init__(self, backend, database_url, data_dir, extra_env=None, binary=BINARY,
+                 wrapper=(), ready_within=60):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -97,8 +107,8 @@ class Server:
         }
         self.backend = backend
         self.secret = env["JWT_SECRET"]
-        self.process = subprocess.Popen([str(BINARY)], env=env, cwd=data_dir)
-        deadline = time.monotonic() + 60
+        self.process = subprocess.Popen([*wrapper, str(binary)], env=env, cwd=data_dir)
+        deadline = time.monotonic() + ready_within
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 sys.exit(f"the server exited with {self.process.returncode}")
@@ -107,7 +117,7 @@ class Server:
                     return
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.1)  # polling a port that is not open yet: no event to wait on
-        sys.exit("the server did not become ready within 60 s")
+        sys.exit(f"the server did not become ready within {ready_within} s")
 
     def stop(self):
         self.process.terminate()
@@ -126,6 +136,20 @@ class Bare:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=30)
+
+
+def superuser_token(server, data_dir, database_url):
+    """An access token of a superuser made with `latchkey createsuperuser`."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATA_DIR": data_dir,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": server.secret,
+        "LATCHKEY_SUPERUSER_PASSWORD": PASSWORD,
+    }
+    subprocess.run([str(BINARY), "createsuperuser", "--no-input", "--username", "admin",
+                    "--email", "admin@example.com"], env=env, check=True, capture_output=True)
+    return call(server.base, "/api/token", {"username": "admin", "password": PASSWORD})["access"]
 
 
 def seed(server):
@@ -170,7 +194,8 @@ def bench_backend(backend, args):
             tokens_file = Path(data_dir) / "refresh_tokens"
             tokens_file.write_text("\n".join(refresh_tokens) + "\n")
             env = {"BENCH_ACCESS": access, "BENCH_TOKENS": str(tokens_file),
-                   "BENCH_USER": USER, "BENCH_PASSWORD": PASSWORD}
+                   "BENCH_USER": USER, "BENCH_PASSWORD": PASSWORD,
+                   "BENCH_ADMIN_ACCESS": superuser_token(server, data_dir, database_url)}
             results = {}
             bare = Bare(server.secret)
             try:
@@ -248,6 +273,9 @@ def evaluate(results):
         ratio = r["login"]["rps"] / ideal
         rows.append((f"{backend} login / (cores / one log-in)", f"{ratio:.2f}", ">= 0.90",
                      ratio >= 0.9))
+        for name in PAGES:
+            p99 = r[name]["p99_ms"] / r["static"]["p99_ms"]
+            rows.append((f"{backend} {name} p99 / static p99", f"{p99:.2f}", "< 3", p99 < 3))
         for name in ("verify", "me"):
             p99 = r[name]["p99_ms"]
             rows.append((f"{backend} {name} p99 at {r[name]['connections']} connections",

@@ -17,7 +17,7 @@ mod support {
     use std::future::Future;
 
     use axum::{extract::FromRequestParts, http::header::SET_COOKIE, http::request::Parts};
-    use leptos::prelude::use_context;
+    use leptos::prelude::{use_context, with_context};
     use leptos_axum::ResponseOptions;
 
     use crate::{
@@ -114,10 +114,8 @@ mod support {
 
     /// What the session middleware resolved for this request.
     pub fn request_auth() -> Result<RequestAuth, AppError> {
-        parts()?
-            .extensions
-            .get::<RequestAuth>()
-            .cloned()
+        with_context::<Parts, _>(|parts| parts.extensions.get::<RequestAuth>().cloned())
+            .flatten()
             .ok_or_else(|| {
                 tracing::error!("session middleware did not run for a server function");
                 AppError::Internal

@@ -146,6 +146,20 @@ pub async fn session_user() -> Result<Option<CurrentUser>, AppError> {
     serve(|_| async { Ok(identity().await?.map(|i| i.current_user())) }).await
 }
 
+/// The user the request being rendered carries, as the session middleware found it, without
+/// a round trip through a server function; `None` outside a request (the route list is
+/// rendered without one).
+#[cfg(feature = "ssr")]
+pub fn request_user() -> Option<Option<CurrentUser>> {
+    use crate::server::http::RequestAuth;
+
+    with_context::<axum::http::request::Parts, _>(|parts| {
+        let auth = parts.extensions.get::<RequestAuth>()?;
+        Some(auth.identity.as_ref().map(|i| i.current_user()))
+    })
+    .flatten()
+}
+
 /// Rotates the session before the access token runs out (called by the session keeper).
 #[server(prefix = "/fn", endpoint = "refresh")]
 pub async fn refresh_session() -> Result<CurrentUser, AppError> {

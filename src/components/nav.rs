@@ -10,16 +10,21 @@ use crate::api::auth::Logout;
 pub fn Nav() -> impl IntoView {
     let session = use_session();
     let logout = ServerAction::<Logout>::new();
-    let signed_in = move || session.user.get().and_then(Result::ok).flatten();
+    // Only what the header shows, so a reloaded session that changed nothing here renders
+    // nothing again.
+    let signed_in = Memo::new(move |_| {
+        session
+            .last_known()
+            .map(|current| (current.user.username, current.user.is_staff))
+    });
     view! {
         <header class="site-header">
             <nav aria-label="Main">
                 <A href="/" attr:class="brand">"latchkey"</A>
-                <Transition fallback=|| ()>
-                    {move || match signed_in() {
-                        Some(current) => view! {
-                            {current.user.is_staff.then(|| view! { <A href="/admin">"Admin"</A> })}
-                            <A href="/profile">{current.user.username}</A>
+                {move || match signed_in.get() {
+                        Some((username, is_staff)) => view! {
+                            {is_staff.then(|| view! { <A href="/admin">"Admin"</A> })}
+                            <A href="/profile">{username}</A>
                             <ActionForm action=logout attr:class="inline">
                                 <button type="submit" class="link" disabled=move || logout.pending().get()>
                                     "Log out"
@@ -33,7 +38,6 @@ pub fn Nav() -> impl IntoView {
                         }
                         .into_any(),
                     }}
-                </Transition>
             </nav>
         </header>
     }

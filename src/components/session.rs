@@ -10,11 +10,29 @@ use crate::{
     error::AppError,
 };
 
-/// The current user, reloaded on every navigation so the UI never shows a stale session.
-/// Refreshing the session does not reload it: a page's forms stay as the person left them.
+/// The current user. The first page's comes with the page: read from the request on the
+/// server and from the hydration data in the browser, so rendering it waits for nothing. It is
+/// reloaded on every later navigation so the UI never shows a stale session; refreshing the
+/// session does not reload it, so a page's forms stay as the person left them.
 #[derive(Clone, Copy)]
 pub struct Session {
-    pub user: Resource<Result<Option<CurrentUser>, AppError>>,
+    /// The user as last loaded, with the path it was loaded for.
+    loaded: RwSignal<(String, Result<Option<CurrentUser>, AppError>)>,
+    /// The user for the page shown; `None` while it reloads after a navigation.
+    current: Memo<Option<Result<Option<CurrentUser>, AppError>>>,
+}
+
+impl Session {
+    /// The user for the page shown, or `None` while it reloads after a navigation.
+    pub fn user(&self) -> Option<Result<Option<CurrentUser>, AppError>> {
+        self.current.get()
+    }
+
+    /// The user as last known, kept while a navigation reloads it (the site header stays as
+    /// it is rather than flickering).
+    pub fn last_known(&self) -> Option<CurrentUser> {
+        self.loaded.with(|(_, user)| user.clone().ok().flatten())
+    }
 }
 
 /// The session provided by [`SessionProvider`].
@@ -25,21 +43,52 @@ pub fn use_session() -> Session {
     expect_context::<Session>()
 }
 
+/// The user the request that renders this page carries (the session middleware's verdict),
+/// with the page's path; outside a request, nobody.
+fn first_page(path: String) -> (String, Option<CurrentUser>) {
+    #[cfg(feature = "ssr")]
+    if let Some(user) = crate::api::auth::request_user() {
+        return (path, user);
+    }
+    let _ = path;
+    (String::new(), None)
+}
+
 /// Provides [`Session`] and keeps it alive while the page is open.
 #[component]
 pub fn SessionProvider(children: Children) -> impl IntoView {
     let location = use_location();
-    let user = Resource::new(move || location.pathname.get(), |_| session_user());
-    provide_context(Session { user });
+    let pathname = location.pathname;
+    let (path, user) = SharedValue::new(|| first_page(pathname.get_untracked())).into_inner();
+    let loaded = RwSignal::new((path, Ok(user)));
+    let current = Memo::new(move |_| {
+        let path = pathname.get();
+        loaded.with(|(at, user)| (*at == path).then(|| user.clone()))
+    });
+    provide_context(Session { loaded, current });
+    // Client only (effects do not run on the server): reload on each navigation; an answer for
+    // a page already left is dropped.
+    Effect::new(move |_| {
+        let path = pathname.get();
+        if loaded.with_untracked(|(at, _)| *at == path) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let user = session_user().await;
+            if pathname.get_untracked() == path {
+                loaded.set((path, user));
+            }
+        });
+    });
 
-    // Client only (effects do not run on the server): refresh a little before expiry, one tab
-    // at a time; when another tab refreshed, the shared cookies are fresh already. The keeper
-    // schedules from its own signal, milliseconds until the access token expires, so that what it
-    // learns from a refresh never makes the page re-render.
+    // Client only: refresh a little before expiry, one tab at a time; when another tab
+    // refreshed, the shared cookies are fresh already. The keeper schedules from its own
+    // signal, milliseconds until the access token expires, so that what it learns from a
+    // refresh never makes the page re-render.
     let expires_in = RwSignal::new(None::<i64>);
     Effect::new(move |_| {
-        if let Some(Ok(current)) = user.get() {
-            expires_in.set(current.map(|c| c.access_expires_in_ms));
+        if let (_, Ok(current)) = &*loaded.read() {
+            expires_in.set(current.as_ref().map(|c| c.access_expires_in_ms));
         }
     });
     super::tabs::listen(move || leptos::task::spawn_local(recheck(expires_in)));

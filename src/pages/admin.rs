@@ -22,15 +22,11 @@ use crate::{api::admin::admin_abilities, components::use_session, pages::NotFoun
 fn StaffOnly(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     let children = StoredValue::new(children);
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match session.user.await {
-                    Ok(Some(current)) if current.user.is_staff => children.with_value(|c| c()).into_any(),
-                    _ => view! { <NotFound/> }.into_any(),
-                }
-            })}
-        </Suspense>
+    move || match session.user() {
+        // Reloading after a navigation: nothing yet, rather than a 404 that flashes.
+        None => ().into_any(),
+        Some(Ok(Some(current))) if current.user.is_staff => children.with_value(|c| c()).into_any(),
+        Some(_) => view! { <NotFound/> }.into_any(),
     }
 }
 

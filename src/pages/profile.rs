@@ -26,24 +26,21 @@ pub fn Profile() -> impl IntoView {
     let session = use_session();
     view! {
         <Title text="Your profile"/>
-        // A transition, not a suspense: while the session reloads (after a navigation) the
-        // page stays as it is, forms and what is typed in them included.
-        <Transition fallback=|| view! { <p aria-busy="true">"Loading your profile…"</p> }>
-            {move || Suspend::new(async move {
-                match session.user.await {
-                    Ok(Some(current)) => view! { <ProfileForms user=current.user/> }.into_any(),
-                    // Signed out meanwhile (Back after log-out): to the log-in page, as the
-                    // server sends anyone who loads this page without a session.
-                    Ok(None) => view! {
-                        <h1>"Your profile"</h1>
-                        <p>"You are signed out. " <A href=login_url("/profile", false)>"Log in"</A></p>
-                        <Redirect path=login_url("/profile", false)/>
-                    }
-                    .into_any(),
-                    Err(e) => view! { <p role="alert" class="alert error">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        // While the session reloads (after a navigation) the loading line shows; the session
+        // of the page the server rendered is there at once.
+        {move || match session.user() {
+            None => view! { <p aria-busy="true">"Loading your profile…"</p> }.into_any(),
+            Some(Ok(Some(current))) => view! { <ProfileForms user=current.user/> }.into_any(),
+            // Signed out meanwhile (Back after log-out): to the log-in page, as the server
+            // sends anyone who loads this page without a session.
+            Some(Ok(None)) => view! {
+                <h1>"Your profile"</h1>
+                <p>"You are signed out. " <A href=login_url("/profile", false)>"Log in"</A></p>
+                <Redirect path=login_url("/profile", false)/>
+            }
+            .into_any(),
+            Some(Err(e)) => view! { <p role="alert" class="alert error">{e.to_string()}</p> }.into_any(),
+        }}
     }
 }
 

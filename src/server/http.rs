@@ -2,8 +2,8 @@
 //! layers them: the request span and log line (`telemetry`), security headers (`headers`),
 //! body size, in-flight and time limits (`limits`), panics caught, static files served from
 //! memory (`assets`), the client's address (`client`), the cross-site check (`csrf`), form
-//! bodies checked for UTF-8 (`forms`), and who is asking (`identity`), whose extractors the
-//! handlers take.
+//! bodies checked for UTF-8 (`forms`), who is asking (`identity`), whose extractors the
+//! handlers take, and the guest pages answered from memory (`pages`).
 
 pub mod assets;
 pub mod client;
@@ -12,6 +12,7 @@ pub mod forms;
 pub mod headers;
 pub mod identity;
 pub mod limits;
+pub mod pages;
 pub mod telemetry;
 
 pub use identity::{AuthUser, Identity, MaybeAuthUser, RequestAuth};

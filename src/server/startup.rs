@@ -18,7 +18,8 @@ use axum::{
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{AxumRouteListing, LeptosRoutes, file_and_error_handler, generate_route_list};
 use tokio::net::TcpListener;
-use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{
     auth::{
@@ -35,11 +36,12 @@ use super::{
         self,
         assets::Assets,
         limits::{BoundedListener, Limits, Peer},
+        pages::GuestPages,
     },
     mail::{MailError, Mailer, templates::Site},
     rest,
     services::{ServiceConfig, Services, cleanup, outbox::Outbox, session_cache::SessionCache},
-    state::AppState,
+    state::{AppState, Shared},
 };
 use crate::app::{App, shell};
 
@@ -162,14 +164,14 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(address)
             .build();
-        let state = AppState {
+        let state = AppState::new(Shared {
             leptos_options,
             services,
             cookies: CookiePolicy {
                 secure: settings.site.cookie_secure,
             },
-            settings: Arc::new(settings),
-        };
+            settings,
+        });
         Ok(Self {
             listener,
             router: router(state.clone(), assets),
@@ -222,6 +224,12 @@ pub(crate) fn route_list() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The routes, inside the middleware of `http` (outermost first, in the order it lists them).
+///
+/// The middleware wraps the whole router once, as one service, rather than through
+/// `Router::layer`, which wraps every route and the fallback apart: axum then clones each
+/// route's stack of layers, and every state they hold, for every request (bench/README.md:
+/// a third of `GET /api/me`'s instructions).
 fn router(state: AppState, assets: Assets) -> Router {
     let routes = route_list();
     let options = state.leptos_options.clone();
@@ -229,8 +237,9 @@ fn router(state: AppState, assets: Assets) -> Router {
     let limits = Limits::new(
         state.settings.limits.max_in_flight,
         state.settings.limits.request_timeout,
+        MAX_BODY_BYTES,
     );
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .nest("/api", rest::router())
@@ -242,28 +251,27 @@ fn router(state: AppState, assets: Assets) -> Router {
             move || shell(options.clone()),
         )
         .fallback(file_and_error_handler::<AppState, _>(shell))
-        // Innermost first: the last layer added sees the request first (see `http`).
-        .layer(from_fn_with_state(
-            state.clone(),
-            http::identity::authenticate_request,
-        ))
-        .layer(from_fn(http::forms::require_utf8))
-        .layer(from_fn_with_state(
-            state.clone(),
-            http::csrf::require_same_origin,
-        ))
-        .layer(from_fn_with_state(state.clone(), http::client::identify))
-        .layer(from_fn_with_state(assets, http::assets::serve))
+        .with_state(state.clone());
+    let layered = ServiceBuilder::new()
+        .layer(from_fn(http::telemetry::trace_request))
+        .layer(from_fn_with_state(state.clone(), http::headers::add))
+        .layer(from_fn_with_state(limits, http::limits::bound))
         // A bug that panics answers 500 with the generic message, and the request is logged.
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             crate::error::AppError::Internal.into_response()
         }))
-        .layer(from_fn_with_state(limits, http::limits::bound))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(from_fn_with_state(state.clone(), http::headers::add))
-        .layer(from_fn(http::telemetry::trace_request))
-        .with_state(state)
+        .layer(from_fn_with_state(assets, http::assets::serve))
+        .layer(from_fn_with_state(state.clone(), http::client::identify))
+        .layer(from_fn_with_state(
+            state.clone(),
+            http::csrf::require_same_origin,
+        ))
+        .layer(from_fn(http::forms::require_utf8))
+        .layer(from_fn_with_state(state, http::identity::authenticate_request))
+        .layer(from_fn_with_state(GuestPages::default(), http::pages::serve))
+        .service(app);
+    Router::new().fallback_service(layered)
 }
 
 /// The public verification keys, so other services can check tokens offline.

@@ -1,5 +1,5 @@
-//! Bounds on everything a client can pile up: open connections, requests in flight, and how
-//! long one request may take. Past a bound the answer is 503 with Retry-After, never a queue
+//! Bounds on everything a client can pile up: open connections, requests in flight, how large
+//! a request body may be and how long one request may take. Past a bound the answer is 503 with Retry-After, never a queue
 //! that grows without limit.
 
 use std::{
@@ -32,19 +32,22 @@ use crate::error::AppError;
 pub struct Limits {
     in_flight: Arc<Semaphore>,
     timeout: Duration,
+    max_body: usize,
 }
 
 impl Limits {
-    pub fn new(max_in_flight: usize, timeout: Duration) -> Self {
+    pub fn new(max_in_flight: usize, timeout: Duration, max_body: usize) -> Self {
         Self {
             in_flight: Arc::new(Semaphore::new(max_in_flight)),
             timeout,
+            max_body,
         }
     }
 }
 
-/// Admits a request only while fewer than the maximum are in flight, reads its body, and
-/// answers 503 in its place if the handler has not answered within the timeout.
+/// Admits a request only while fewer than the maximum are in flight, reads its body (413 past
+/// the size limit: at once when its declared length is larger, else once that many bytes
+/// arrived), and answers 503 in its place if the handler has not answered within the timeout.
 ///
 /// The body is read here, under the timeout, and the handler then runs in a task of its own,
 /// which neither the timeout nor a client hanging up can cancel: sqlx 0.8 is not cancel-safe
@@ -58,9 +61,17 @@ pub async fn bound(State(limits): State<Limits>, req: Request, next: Next) -> Re
         tracing::warn!("at MAX_IN_FLIGHT: answering 503");
         return AppError::Busy.into_response();
     };
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limits.max_body) {
+        return AppError::PayloadTooLarge.into_response();
+    }
     let deadline = tokio::time::Instant::now() + limits.timeout;
     let (parts, body) = req.into_parts();
-    let body = match tokio::time::timeout_at(deadline, axum::body::to_bytes(body, usize::MAX)).await
+    let body = match tokio::time::timeout_at(deadline, axum::body::to_bytes(body, limits.max_body))
+        .await
     {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(error)) => return unreadable(&error),
@@ -91,8 +102,7 @@ fn timed_out() -> Response {
     AppError::Busy.into_response()
 }
 
-/// 413 past the body limit (applied by the layer outside this one), 400 for a body that broke
-/// off.
+/// 413 past the body limit, 400 for a body that broke off.
 fn unreadable(error: &axum::Error) -> Response {
     let too_large = std::iter::successors(std::error::Error::source(error), |e| e.source())
         .any(|e| e.is::<http_body_util::LengthLimitError>());

@@ -4,7 +4,8 @@ use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
 use super::helpers::{
-    Backend, ORIGIN, PASSWORD, browser, location, on_both_backends, spawn_app, spawn_app_with,
+    Backend, ORIGIN, PASSWORD, TestApp, browser, location, on_both_backends, spawn_app,
+    spawn_app_with,
 };
 use crate::server::db::testing::{self, Table};
 
@@ -371,6 +372,58 @@ async fn pages_carry_a_nonce_csp_that_covers_their_scripts(backend: Backend) {
     assert_ne!(a, b, "a fresh nonce per response");
 }
 
+/// A page's HTML and the nonce of its policy.
+async fn page_and_nonce(client: &reqwest::Client, app: &TestApp, path: &str) -> (String, String) {
+    let page = client.get(app.url(path)).send().await.expect("GET");
+    assert_eq!(page.status(), StatusCode::OK, "{path}");
+    let csp = page
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("{path}: no nonce in {csp:?}"))
+        .to_string();
+    (page.text().await.expect("html"), nonce)
+}
+
+async fn guest_pages_are_kept_and_each_answer_has_its_own_nonce(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (guest, _) = browser();
+    let (first, first_nonce) = page_and_nonce(&guest, &app, "/login").await;
+    let (again, again_nonce) = page_and_nonce(&guest, &app, "/login").await;
+    let (third, third_nonce) = page_and_nonce(&guest, &app, "/login").await;
+    assert!(first.contains(&format!("nonce=\"{first_nonce}\"")));
+    assert_ne!(again_nonce, third_nonce, "a fresh nonce per answer");
+    for (html, nonce) in [(&again, &again_nonce), (&third, &third_nonce)] {
+        assert_eq!(
+            html.replace(nonce.as_str(), "NONCE"),
+            first.replace(&first_nonce, "NONCE"),
+            "the same page, its nonce aside"
+        );
+    }
+    // A query is part of what a page shows: rendered for it.
+    let (next, _) = page_and_nonce(&guest, &app, "/login?next=/profile").await;
+    assert!(next.contains("value=\"/profile\""), "{next}");
+    let (plain, _) = page_and_nonce(&guest, &app, "/login").await;
+    assert!(!plain.contains("value=\"/profile\""));
+
+    // Whoever is signed in gets their own page, before and after a guest's was kept, and a
+    // guest never gets theirs.
+    app.signed_up("ada").await;
+    page_and_nonce(&guest, &app, "/").await;
+    for path in ["/", "/forgot-password"] {
+        let (own, _) = page_and_nonce(&app.client, &app, path).await;
+        assert!(own.contains("ada"), "{path}: the header names who is signed in");
+        let (guests, _) = page_and_nonce(&guest, &app, path).await;
+        assert!(!guests.contains("ada"), "{path}: a guest's page names nobody");
+    }
+}
+
 async fn every_response_carries_the_security_headers(backend: Backend) {
     let app = spawn_app(backend).await;
     for path in ["/", "/api/openapi.json", "/healthz", "/pkg/missing.css"] {
@@ -444,5 +497,6 @@ on_both_backends!(
     malformed_input_gets_a_clear_400_and_stores_nothing,
     look_alike_usernames_are_one_account,
     pages_carry_a_nonce_csp_that_covers_their_scripts,
+    guest_pages_are_kept_and_each_answer_has_its_own_nonce,
     every_response_carries_the_security_headers,
 );
