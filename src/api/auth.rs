@@ -147,15 +147,15 @@ pub async fn session_user() -> Result<Option<CurrentUser>, AppError> {
 }
 
 /// The user the request being rendered carries, as the session middleware found it, without
-/// a round trip through a server function; `None` outside a request (the route list is
+/// a round trip through a server function; nobody outside a request (the route list is
 /// rendered without one).
 #[cfg(feature = "ssr")]
-pub fn request_user() -> Option<Option<CurrentUser>> {
+pub fn request_user() -> Option<CurrentUser> {
     use crate::server::http::RequestAuth;
 
     with_context::<axum::http::request::Parts, _>(|parts| {
         let auth = parts.extensions.get::<RequestAuth>()?;
-        Some(auth.identity.as_ref().map(|i| i.current_user()))
+        auth.identity.as_ref().map(|i| i.current_user())
     })
     .flatten()
 }

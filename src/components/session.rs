@@ -43,15 +43,13 @@ pub fn use_session() -> Session {
     expect_context::<Session>()
 }
 
-/// The user the request that renders this page carries (the session middleware's verdict),
-/// with the page's path; outside a request, nobody.
-fn first_page(path: String) -> (String, Option<CurrentUser>) {
+/// The user the request that renders this page carries (the session middleware's verdict);
+/// outside a request, nobody.
+fn first_page_user() -> Option<CurrentUser> {
     #[cfg(feature = "ssr")]
-    if let Some(user) = crate::api::auth::request_user() {
-        return (path, user);
-    }
-    let _ = path;
-    (String::new(), None)
+    return crate::api::auth::request_user();
+    #[cfg(not(feature = "ssr"))]
+    None
 }
 
 /// Provides [`Session`] and keeps it alive while the page is open.
@@ -59,8 +57,10 @@ fn first_page(path: String) -> (String, Option<CurrentUser>) {
 pub fn SessionProvider(children: Children) -> impl IntoView {
     let location = use_location();
     let pathname = location.pathname;
-    let (path, user) = SharedValue::new(|| first_page(pathname.get_untracked())).into_inner();
-    let loaded = RwSignal::new((path, Ok(user)));
+    // The user alone travels in the hydration data: the browser knows the path, and a page
+    // must not differ by it (the admin site's 404 is byte for byte an unknown page's).
+    let user = SharedValue::new(first_page_user).into_inner();
+    let loaded = RwSignal::new((pathname.get_untracked(), Ok(user)));
     let current = Memo::new(move |_| {
         let path = pathname.get();
         loaded.with(|(at, user)| (*at == path).then(|| user.clone()))

@@ -268,8 +268,14 @@ fn router(state: AppState, assets: Assets) -> Router {
             http::csrf::require_same_origin,
         ))
         .layer(from_fn(http::forms::require_utf8))
-        .layer(from_fn_with_state(state, http::identity::authenticate_request))
-        .layer(from_fn_with_state(GuestPages::default(), http::pages::serve))
+        .layer(from_fn_with_state(
+            state,
+            http::identity::authenticate_request,
+        ))
+        .layer(from_fn_with_state(
+            GuestPages::default(),
+            http::pages::serve,
+        ))
         .service(app);
     Router::new().fallback_service(layered)
 }

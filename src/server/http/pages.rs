@@ -116,8 +116,7 @@ pub async fn serve(State(pages): State<GuestPages>, req: Request, next: Next) ->
 
 /// The nonce of a rendered page that may be kept: 200, no cookie set, a page policy.
 fn keepable(response: &Response) -> Option<String> {
-    if response.status() != StatusCode::OK || response.headers().contains_key(header::SET_COOKIE)
-    {
+    if response.status() != StatusCode::OK || response.headers().contains_key(header::SET_COOKIE) {
         return None;
     }
     let policy = response
@@ -184,7 +183,10 @@ mod tests {
             keepable(&response)
         };
         let policy = "default-src 'self'; script-src 'nonce-n0nce' 'strict-dynamic'";
-        assert_eq!(with(StatusCode::OK, policy, false).as_deref(), Some("n0nce"));
+        assert_eq!(
+            with(StatusCode::OK, policy, false).as_deref(),
+            Some("n0nce")
+        );
         assert_eq!(with(StatusCode::OK, policy, true), None);
         assert_eq!(with(StatusCode::NOT_FOUND, policy, false), None);
         assert_eq!(with(StatusCode::OK, "default-src 'none'", false), None);

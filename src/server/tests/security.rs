@@ -418,9 +418,15 @@ async fn guest_pages_are_kept_and_each_answer_has_its_own_nonce(backend: Backend
     page_and_nonce(&guest, &app, "/").await;
     for path in ["/", "/forgot-password"] {
         let (own, _) = page_and_nonce(&app.client, &app, path).await;
-        assert!(own.contains("ada"), "{path}: the header names who is signed in");
+        assert!(
+            own.contains("ada"),
+            "{path}: the header names who is signed in"
+        );
         let (guests, _) = page_and_nonce(&guest, &app, path).await;
-        assert!(!guests.contains("ada"), "{path}: a guest's page names nobody");
+        assert!(
+            !guests.contains("ada"),
+            "{path}: a guest's page names nobody"
+        );
     }
 }
 
