@@ -166,7 +166,25 @@ def seed(server):
     return pairs[0][0], [refresh for _, refresh in pairs]
 
 
+def process_counters(pid):
+    """CPU seconds in user and kernel mode, and context switches, of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    switches = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    switches += int(line.split()[1])
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return int(fields[11]) / ticks, int(fields[12]) / ticks, switches
+
+
 def wrk(server, script, path, connections, threads, duration, env):
+    """One wrk run; besides wrk's figures, the server's CPU time per request (microseconds, and
+    the kernel's share of it) and its threads' context switches per request."""
+    before = process_counters(server.process.pid)
     command = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration}s",
                "--timeout", "10s", "-s", str(LUA / script), server.base + path]
     run_env = dict(os.environ, BENCH_LUA=str(LUA), BENCH_THREADS=str(min(threads, connections)),
@@ -175,7 +193,13 @@ def wrk(server, script, path, connections, threads, duration, env):
     lines = [l for l in output.stdout.splitlines() if l.startswith("{")]
     if not lines:
         sys.exit(f"wrk printed no summary for {script}:\n{output.stdout}\n{output.stderr}")
-    return json.loads(lines[-1])
+    result = json.loads(lines[-1])
+    user, kernel, switches = (b - a for a, b in zip(before, process_counters(server.process.pid)))
+    requests = max(result["requests"], 1)
+    result["cpu_us"] = round((user + kernel) * 1e6 / requests, 1)
+    result["kernel_share"] = round(kernel / max(user + kernel, 1e-9), 2)
+    result["switches"] = round(switches / requests, 2)
+    return result
 
 
 def bench_backend(backend, args):
@@ -204,9 +228,11 @@ def bench_backend(backend, args):
             finally:
                 bare.stop()
             results["bare"]["connections"] = args.connections
-            print(f"  {backend:8} {'bare /me':13} {results['bare']['rps']:10.1f} req/s  "
-                  f"p50 {results['bare']['p50_ms']:7.2f} ms  p99 {results['bare']['p99_ms']:7.2f} ms",
-                  flush=True)
+            b = results["bare"]
+            print(f"  {backend:8} {'bare /me':13} {b['rps']:10.1f} req/s  "
+                  f"p50 {b['p50_ms']:7.2f} ms  p99 {b['p99_ms']:7.2f} ms  "
+                  f"cpu {b['cpu_us']} us/req ({b['kernel_share']:.0%} kernel)  "
+                  f"{b['switches']} switches/req", flush=True)
             for name, script, path, connections in SCENARIOS:
                 if connections == "cores":
                     connections = 2 * (os.cpu_count() or 1)
@@ -218,8 +244,9 @@ def bench_backend(backend, args):
                 results[name] = result
                 print(f"  {backend:8} {name:13} {result['rps']:10.1f} req/s  "
                       f"p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
-                      f"non-2xx {result['non_2xx']}  rss {result['peak_rss_mb']} MB",
-                      flush=True)
+                      f"non-2xx {result['non_2xx']}  rss {result['peak_rss_mb']} MB  "
+                      f"cpu {result['cpu_us']} us/req ({result['kernel_share']:.0%} kernel)  "
+                      f"{result['switches']} switches/req", flush=True)
             results["durability"] = durability(backend, args)
             return results
         finally:
