@@ -56,8 +56,11 @@ async fn serve(settings: latchkey::server::config::Settings) -> std::process::Ex
             return ExitCode::from(cli::REFUSED);
         }
     };
+    // Listening for the signals before saying the server listens: whoever sends SIGTERM as
+    // soon as it reads that line must not meet the default action, which kills the process.
+    let stop = shutdown_signal();
     tracing::info!("listening on http://{}", app.address());
-    match app.run_until_stopped(shutdown_signal()).await {
+    match app.run_until_stopped(stop).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -69,23 +72,28 @@ async fn serve(settings: latchkey::server::config::Settings) -> std::process::Ex
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
+/// Handles Ctrl-C and SIGTERM from the moment it is called; the future resolves on either.
 #[cfg(feature = "ssr")]
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let terminate = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+
+    async fn received(signal: std::io::Result<Signal>) {
+        match signal {
+            Ok(mut signal) => {
+                signal.recv().await;
             }
             Err(_) => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    let interrupt = received(signal(SignalKind::interrupt()));
+    let terminate = received(signal(SignalKind::terminate()));
+    async {
+        tokio::select! {
+            () = interrupt => {},
+            () = terminate => {},
+        }
+        tracing::info!("shutting down: finishing requests in flight");
+    }
 }
 
 #[cfg(not(feature = "ssr"))]
