@@ -168,9 +168,12 @@ fn guard(method: &Method, uri: &axum::http::Uri, session: &RequestAuth) -> Optio
         return None;
     }
     let path = uri.path();
+    // The path itself or anything beneath it, without building a string per request.
     let under = |list: &[&str]| {
-        list.iter()
-            .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+        list.iter().any(|p| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
     };
     if under(PROTECTED) && session.identity.is_none() {
         let target = uri.path_and_query().map_or(path, |pq| pq.as_str());
@@ -214,8 +217,37 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
 
 #[cfg(test)]
 mod tests {
-    use super::{GUEST_ONLY, PROTECTED};
+    use axum::http::{Method, Uri};
+
+    use super::{GUEST_ONLY, PROTECTED, RequestAuth, guard};
     use crate::server::startup::route_list;
+
+    /// A protected page and what lies beneath it send a visitor to log in; a path that merely
+    /// starts with the same letters does not.
+    #[test]
+    fn the_guard_covers_a_page_and_its_subpaths_only() {
+        let redirected = |path: &'static str| {
+            guard(
+                &Method::GET,
+                &Uri::from_static(path),
+                &RequestAuth::default(),
+            )
+            .is_some()
+        };
+        assert!(redirected("/profile"));
+        assert!(redirected("/sessions/abc"));
+        assert!(!redirected("/profiles"));
+        assert!(!redirected("/activityx"));
+        assert!(!redirected("/login"));
+        assert!(
+            guard(
+                &Method::POST,
+                &Uri::from_static("/profile"),
+                &RequestAuth::default()
+            )
+            .is_none()
+        );
+    }
 
     /// The guard lists name pages the router serves: a renamed route cannot leave a page
     /// unguarded without this failing.
