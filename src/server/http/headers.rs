@@ -23,6 +23,11 @@ pub fn page_policy(nonce: &str) -> String {
     )
 }
 
+/// The nonce a page policy allows scripts by, if it names one.
+pub fn policy_nonce(policy: &str) -> Option<&str> {
+    policy.split("'nonce-").nth(1)?.split('\'').next()
+}
+
 /// Sets the page policy on the response being rendered (called while rendering the app).
 pub fn set_page_policy() {
     use leptos::prelude::use_context;

@@ -19,7 +19,10 @@ use axum::{
 };
 use leptos::nonce::Nonce;
 
-use super::{RequestAuth, headers::page_policy};
+use super::{
+    RequestAuth,
+    headers::{page_policy, policy_nonce},
+};
 use crate::error::AppError;
 
 /// The paths whose guest page is kept.
@@ -124,8 +127,7 @@ fn keepable(response: &Response) -> Option<String> {
         .get(header::CONTENT_SECURITY_POLICY)?
         .to_str()
         .ok()?;
-    let nonce = policy.split("'nonce-").nth(1)?.split('\'').next()?;
-    Some(nonce.to_string())
+    policy_nonce(policy).map(str::to_string)
 }
 
 #[cfg(test)]
@@ -160,6 +162,65 @@ mod tests {
             body,
             "<script nonce=\"XYZ\">1</script><p>x</p><script nonce=\"XYZ\">2</script>"
         );
+    }
+
+    /// The middleware over a `/login` that counts its renders; the requests carry what the
+    /// session middleware would have put in for a visitor without a session.
+    #[tokio::test]
+    async fn a_guest_page_is_rendered_once_and_a_page_with_a_query_every_time() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use axum::{Router, middleware::from_fn_with_state, routing::get};
+        use tower::Service;
+
+        let renders = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&renders);
+        let mut app = Router::new()
+            .route(
+                "/login",
+                get(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    async {
+                        (
+                            [(header::CONTENT_SECURITY_POLICY, "script-src 'nonce-abc'")],
+                            "<script nonce=\"abc\"></script>",
+                        )
+                    }
+                }),
+            )
+            .layer(from_fn_with_state(GuestPages::default(), serve));
+        let mut nonces = Vec::new();
+        for uri in [
+            "/login",
+            "/login",
+            "/login",
+            "/login?next=/profile",
+            "/login?next=/",
+        ] {
+            let mut req = Request::get(uri).body(Body::empty()).expect("request");
+            req.extensions_mut().insert(RequestAuth::default());
+            std::future::poll_fn(|cx| Service::<Request>::poll_ready(&mut app, cx))
+                .await
+                .expect("ready");
+            let response = app.call(req).await.expect("response");
+            let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii")
+                .to_string();
+            let nonce = policy_nonce(&policy).expect("a nonce").to_string();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("body");
+            assert_eq!(body, format!("<script nonce=\"{nonce}\"></script>"));
+            nonces.push(nonce);
+        }
+        assert_eq!(
+            renders.load(Ordering::SeqCst),
+            3,
+            "one guest render, then one per query"
+        );
+        assert_ne!(nonces[1], nonces[2], "a fresh nonce per kept answer");
+        assert_ne!(nonces[1], "abc");
     }
 
     #[test]

@@ -7,7 +7,10 @@ use super::helpers::{
     Backend, ORIGIN, PASSWORD, TestApp, browser, location, on_both_backends, spawn_app,
     spawn_app_with,
 };
-use crate::server::db::testing::{self, Table};
+use crate::server::{
+    db::testing::{self, Table},
+    http::headers::policy_nonce,
+};
 
 async fn cross_site_posts_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -338,11 +341,7 @@ async fn pages_carry_a_nonce_csp_that_covers_their_scripts(backend: Backend) {
             .unwrap_or_default()
             .to_string();
         let html = page.text().await.expect("html");
-        let nonce = csp
-            .split("'nonce-")
-            .nth(1)
-            .and_then(|rest| rest.split('\'').next())
-            .unwrap_or_else(|| panic!("{path}: no nonce in {csp:?}"));
+        let nonce = policy_nonce(&csp).unwrap_or_else(|| panic!("{path}: no nonce in {csp:?}"));
         assert!(
             !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
             "{csp}"
@@ -382,16 +381,15 @@ async fn page_and_nonce(client: &reqwest::Client, app: &TestApp, path: &str) -> 
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
+    let nonce = policy_nonce(&csp)
         .unwrap_or_else(|| panic!("{path}: no nonce in {csp:?}"))
         .to_string();
     (page.text().await.expect("html"), nonce)
 }
 
-async fn guest_pages_are_kept_and_each_answer_has_its_own_nonce(backend: Backend) {
+async fn a_guest_page_is_the_same_page_with_its_own_nonce_and_never_a_signed_in_one(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
     let (guest, _) = browser();
     let (first, first_nonce) = page_and_nonce(&guest, &app, "/login").await;
@@ -503,6 +501,6 @@ on_both_backends!(
     malformed_input_gets_a_clear_400_and_stores_nothing,
     look_alike_usernames_are_one_account,
     pages_carry_a_nonce_csp_that_covers_their_scripts,
-    guest_pages_are_kept_and_each_answer_has_its_own_nonce,
+    a_guest_page_is_the_same_page_with_its_own_nonce_and_never_a_signed_in_one,
     every_response_carries_the_security_headers,
 );
