@@ -18,6 +18,9 @@ need_postgres
 step "format"
 cargo fmt --all -- --check
 
+step "the tests and the server share one build of every dependency"
+scripts/shared-build.sh
+
 step "lint: server build"
 cargo clippy --features ssr --all-targets -- -D warnings
 step "lint: browser build"

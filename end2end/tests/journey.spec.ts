@@ -55,10 +55,30 @@ test("sign-up errors appear next to their fields and keep what was typed but the
   await expect(signup.field("Password")).toHaveValue("");
 });
 
-test("after log-out, Back does not show the profile again", async ({ page }) => {
+test("after log-out, Back does not show the profile again, however slow the network", async ({ page }) => {
   const user = uniqueUser("back");
-  await signedUpThenLoggedOut(page, user);
+  const signup = new SignupPage(page);
+  await signup.goto();
+  await signup.signUp(user);
+  await expect(page).toHaveURL(/\/profile$/);
+  await hydrated(page);
+  // The session check that follows the log-out is held until after Back, as on a slow network.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let holding = true;
+  await page.route("**/fn/me", async (route) => {
+    if (holding) {
+      holding = false;
+      await held;
+    }
+    await route.continue();
+  });
+  const checkAfterLogOut = page.waitForRequest("**/fn/me");
+  await new ProfilePage(page).logOut();
+  await expect(page).toHaveURL(/\/login$/);
+  await checkAfterLogOut;
   await page.goBack();
+  release();
   await expect(page).toHaveURL(/\/login\?next=%2Fprofile/);
   await expect(page.getByText(user.email)).toHaveCount(0);
 });

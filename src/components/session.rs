@@ -16,8 +16,8 @@ use crate::{
 /// session does not reload it, so a page's forms stay as the person left them.
 #[derive(Clone, Copy)]
 pub struct Session {
-    /// The user as last loaded, with the path it was loaded for.
-    loaded: RwSignal<(String, Result<Option<CurrentUser>, AppError>)>,
+    /// The user as last loaded, with the visit (see [`SessionProvider`]) it was loaded for.
+    loaded: RwSignal<(u64, Result<Option<CurrentUser>, AppError>)>,
     /// The user for the page shown; `None` while it reloads after a navigation.
     current: Memo<Option<Result<Option<CurrentUser>, AppError>>>,
 }
@@ -60,23 +60,29 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
     // The user alone travels in the hydration data: the browser knows the path, and a page
     // must not differ by it (the admin site's 404 is byte for byte an unknown page's).
     let user = SharedValue::new(first_page_user).into_inner();
-    let loaded = RwSignal::new((pathname.get_untracked(), Ok(user)));
+    // Visits are counted, not told apart by path: after log-out, Back returns to the very
+    // path the signed-in user was loaded for, and must not find it loaded.
+    let visit = Memo::new(move |previous: Option<&u64>| {
+        pathname.track();
+        previous.map_or(0, |visit| visit + 1)
+    });
+    let loaded = RwSignal::new((0, Ok(user)));
     let current = Memo::new(move |_| {
-        let path = pathname.get();
-        loaded.with(|(at, user)| (*at == path).then(|| user.clone()))
+        let shown = visit.get();
+        loaded.with(|(at, user)| (*at == shown).then(|| user.clone()))
     });
     provide_context(Session { loaded, current });
     // Client only (effects do not run on the server): reload on each navigation; an answer for
     // a page already left is dropped.
     Effect::new(move |_| {
-        let path = pathname.get();
-        if loaded.with_untracked(|(at, _)| *at == path) {
+        let this_visit = visit.get();
+        if loaded.with_untracked(|(at, _)| *at == this_visit) {
             return;
         }
         leptos::task::spawn_local(async move {
             let user = session_user().await;
-            if pathname.get_untracked() == path {
-                loaded.set((path, user));
+            if visit.get_untracked() == this_visit {
+                loaded.set((this_visit, user));
             }
         });
     });
