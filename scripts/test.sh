@@ -18,9 +18,6 @@ need_postgres
 step "format"
 cargo fmt --all -- --check
 
-step "the tests and the server share one build of every dependency"
-scripts/shared-build.sh
-
 step "lint: server build"
 cargo clippy --features ssr --all-targets -- -D warnings
 step "lint: browser build"
@@ -29,6 +26,8 @@ cargo clippy --features hydrate --target wasm32-unknown-unknown -- -D warnings
 leptos_build_env
 step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --release --features ssr --lib --test cli --test manage
+step "the server build reuses the tests' (checked, since it is a third of this command's time)"
+scripts/shared-build.sh
 
 step "fuzzing token and header parsing (cargo fuzz, bounded)"
 scripts/fuzz.sh

@@ -61,9 +61,11 @@ pub fn SessionProvider(children: Children) -> impl IntoView {
     // must not differ by it (the admin site's 404 is byte for byte an unknown page's).
     let user = SharedValue::new(first_page_user).into_inner();
     // Visits are counted, not told apart by path: after log-out, Back returns to the very
-    // path the signed-in user was loaded for, and must not find it loaded.
+    // path the signed-in user was loaded for, and must not find it loaded. The path is read,
+    // not only tracked: a memo nobody reads is never computed, so it would hear of no
+    // navigation.
     let visit = Memo::new(move |previous: Option<&u64>| {
-        pathname.track();
+        pathname.with(|_| ());
         previous.map_or(0, |visit| visit + 1)
     });
     let loaded = RwSignal::new((0, Ok(user)));
