@@ -18,7 +18,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from drive import PASSWORD, USER, call, wrk
+from drive import wrk
 from growth import Backend, kid_of, log_ins, signed_access
 
 
@@ -30,13 +30,7 @@ def main():
     with tempfile.TemporaryDirectory() as data_dir:
         backend = Backend(args.backend, args, data_dir)
         try:
-            backend.manage("migrate")
-            server = backend.serve()
-            try:
-                call(server.base, "/api/register", {"email": f"{USER}@example.com",
-                                                    "username": USER, "password": PASSWORD})
-            finally:
-                server.stop()
+            backend.migrate_with_user()
             first_ten_thousand = [n for n in range(1, 10_000) if n % 10]
             # Seeding leaves a tenth of the sessions long ended; sweeping them before the
             # servers start keeps the first one's start-up sweep out of its figures.

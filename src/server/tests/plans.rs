@@ -133,7 +133,7 @@ const TABLES: [&str; 19] = [
 ///
 /// Six at a time: each scenario runs its own servers with their own pools, and all eighteen at
 /// once, beside the tests running meanwhile, held more connections than PostgreSQL's default
-/// limit of 100 allows (a CI run failed with "too many clients").
+/// limit of 100 allows (a test run failed with "too many clients").
 async fn walk_every_request_path(backend: Backend) {
     tokio::join!(
         accounts::logging_in_works_with_email_or_username(backend),
